@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Credential verifications per second for a 2-level delegated slice credential.
+
+Prints three figures, on one core (this process):
+  cold           a new verifier for every verification: no cache of any kind
+  new-credential a different credential every time (as from many users of
+                 the same authorities), with the chain cache warm
+  repeat         the same credential again (the result cache)
+and the same for a whole ``Authorizer.authorize`` call (caller chain,
+credential, owner/target/privilege checks).
+
+Usage: python3 bench/bench_auth.py [--seconds N]
+"""
+import argparse
+import datetime
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from gam.auth import credential as cred  # noqa: E402
+from gam.auth.authorize import Authorizer  # noqa: E402
+from gam.auth.gid import Authority, utcnow  # noqa: E402
+from gam.auth.privileges import SLICE_PRIVILEGES  # noqa: E402
+from gam.auth.trust import TrustRoots  # noqa: E402
+from gam.auth.urn import URN  # noqa: E402
+from gam.auth.verify import CredentialVerifier  # noqa: E402
+
+
+def rate(fn, seconds, items):
+    """Calls per second of fn(item), cycling over items, for about ``seconds``."""
+    n = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for item in items:
+            fn(item)
+        n += len(items)
+        now = time.perf_counter()
+        if now >= deadline:
+            return n / (now - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per figure")
+    parser.add_argument("--credentials", type=int, default=200,
+                        help="distinct credentials for the new-credential figure")
+    args = parser.parse_args()
+
+    root = Authority.create_root("bench.test")
+    alice_key, alice = root.issue(URN("bench.test", "user", "alice"))
+    _, bob = root.issue(URN("bench.test", "user", "bob"))
+    alice_chain = (alice,) + root.chain
+    bob_chain = (bob,) + root.chain
+    expires = utcnow() + datetime.timedelta(days=1)
+    roots = TrustRoots([root.gid])
+
+    def delegated(i):
+        _, slice_gid = root.issue(URN("bench.test", "slice", f"s{i}"), public_key=alice.cert.public_key())
+        parent = cred.issue(signer_key=root.key, signer_chain=root.chain, owner_chain=alice_chain,
+                            target_chain=(slice_gid,) + root.chain,
+                            privileges=[cred.Privilege(p, True) for p in SLICE_PRIVILEGES],
+                            expires=expires)
+        text = cred.delegate(parent, owner_key=alice_key, owner_chain=alice_chain,
+                             new_owner_chain=bob_chain)
+        return slice_gid.urn, text.encode("utf-8")
+
+    print(f"building {args.credentials} delegated credentials (2 levels, RSA-2048, RSA-SHA1)...",
+          flush=True)
+    creds = [delegated(i) for i in range(args.credentials)]
+    size = len(creds[0][1])
+    print(f"credential size: {size} bytes")
+
+    cold = rate(lambda c: CredentialVerifier(roots, cache_size=0).verify(c[1]),
+                args.seconds, creds)
+    verifier = CredentialVerifier(roots, cache_size=0)
+    verifier._chains.size = 10_000          # chains cached, results not
+    new_cred = rate(lambda c: verifier.verify(c[1]), args.seconds, creds)
+    warm = CredentialVerifier(roots)
+    repeat = rate(lambda c: warm.verify(c[1]), args.seconds, creds[:1])
+
+    peer = [g.cert for g in bob_chain]
+
+    def authorize_cold(c):
+        Authorizer(roots, cache_size=0).authorize(peer, [{"geni_type": "geni_sfa",
+                                                          "geni_version": 3,
+                                                          "geni_value": c[1]}],
+                                                  c[0], "Allocate")
+
+    az = Authorizer(roots)
+
+    def authorize_warm(c):
+        az.authorize(peer, [{"geni_type": "geni_sfa", "geni_version": 3, "geni_value": c[1]}],
+                     c[0], "Allocate")
+
+    a_cold = rate(authorize_cold, args.seconds, creds)
+    a_repeat = rate(authorize_warm, args.seconds, creds[:1])
+
+    print(f"{'verify, cold (no caches)':40s} {cold:10.0f} /s   target >= 1000")
+    print(f"{'verify, new credential (chain cache)':40s} {new_cred:10.0f} /s")
+    print(f"{'verify, repeat (result cache)':40s} {repeat:10.0f} /s   target >= 20000")
+    print(f"{'authorize, cold (no caches)':40s} {a_cold:10.0f} /s")
+    print(f"{'authorize, repeat (caches)':40s} {a_repeat:10.0f} /s")
+
+
+if __name__ == "__main__":
+    main()

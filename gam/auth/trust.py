@@ -1,0 +1,190 @@
+"""Trust roots and certificate chain verification.
+
+A presented chain (leaf first, then intermediates in any order, as clients
+send it) is accepted when it leads to one of the trust roots and every link
+holds: each issuer signed the certificate below it, is an authority
+(CA:TRUE), governs the subject's namespace, and every certificate is within
+its validity dates.
+"""
+import os
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+
+from gam.auth.gid import GID, load_pem_chain, utcnow
+from gam.errors import Forbidden, ConfigError
+
+MAX_DEPTH = 8
+
+
+class ChainError(Forbidden):
+    """A certificate chain was refused; ``reason`` says why."""
+
+
+@dataclass(frozen=True)
+class VerifiedChain:
+    """A chain that verified: leaf first, trusted root last."""
+
+    path: tuple
+    not_after: object  # the earliest expiry along the path
+
+    @property
+    def leaf(self):
+        return self.path[0]
+
+    @property
+    def root(self):
+        return self.path[-1]
+
+
+def _as_gid(cert):
+    if isinstance(cert, GID):
+        return cert
+    if isinstance(cert, x509.Certificate):
+        return GID(cert)
+    raise TypeError(f"expected a certificate, got {type(cert).__name__}")
+
+
+def _check_signature(child, issuer):
+    """Raise ChainError unless ``issuer`` signed ``child``."""
+    try:
+        child.cert.verify_directly_issued_by(issuer.cert)
+    except InvalidSignature:
+        raise ChainError(
+            f"the certificate of {child.urn} does not carry a valid signature of "
+            f"{issuer.urn}: it was altered or signed by another key",
+            reason="bad-certificate-signature") from None
+    except ValueError as e:
+        # Unsupported algorithm (MD5...) or issuer/subject name mismatch.
+        raise ChainError(
+            f"the certificate of {child.urn} cannot be checked against {issuer.urn}: {e}; "
+            "reissue it with SHA-256", reason="weak-certificate-signature") from None
+    except TypeError as e:
+        raise ChainError(f"the certificate of {child.urn} has an unusable key: {e}",
+                         reason="bad-certificate-signature") from None
+
+
+class TrustRoots:
+    """The set of trusted root (or anchor) authority certificates."""
+
+    def __init__(self, gids=()):
+        self._by_fingerprint = {}
+        self._by_subject = {}
+        for gid in gids:
+            self.add(gid)
+
+    def add(self, gid):
+        gid = _as_gid(gid)
+        self._by_fingerprint[gid.fingerprint] = gid
+        self._by_subject.setdefault(gid.cert.subject, []).append(gid)
+
+    def __iter__(self):
+        return iter(self._by_fingerprint.values())
+
+    def __len__(self):
+        return len(self._by_fingerprint)
+
+    def __contains__(self, gid):
+        return _as_gid(gid).fingerprint in self._by_fingerprint
+
+    @classmethod
+    def from_directory(cls, path):
+        """Every certificate of every ``*.pem``/``*.crt``/``*.cer`` file in ``path``."""
+        if not os.path.isdir(path):
+            raise ConfigError(f"trust roots directory {path} does not exist; create it and "
+                              "put the PEM certificates of the trusted authorities in it")
+        roots = cls()
+        for name in sorted(os.listdir(path)):
+            if not name.endswith((".pem", ".crt", ".cer")):
+                continue
+            full = os.path.join(path, name)
+            with open(full, "rb") as f:
+                data = f.read()
+            try:
+                certs = load_pem_chain(data)
+            except Exception as e:
+                raise ConfigError(f"cannot read the certificate: {e}", path=full) from None
+            for cert in certs:
+                roots.add(GID(cert))
+        return roots
+
+    def issuers_of(self, gid):
+        return self._by_subject.get(gid.cert.issuer, ())
+
+    def verify_chain(self, chain, *, now=None):
+        """Verify ``chain`` (leaf first) to a trust root; return a VerifiedChain.
+
+        Raises ChainError with reason ``untrusted``, ``bad-certificate-signature``,
+        ``not-an-authority``, ``namespace``, ``expired``, ``not-yet-valid`` or
+        ``no-certificate``.
+        """
+        now = now or utcnow()
+        gids = [_as_gid(c) for c in chain]
+        if not gids:
+            raise ChainError("no certificate was presented", reason="no-certificate")
+        pool = {}
+        for g in gids[1:]:
+            pool.setdefault(g.cert.subject, []).append(g)
+
+        # Build the path by names first, so that "nobody here trusts this"
+        # is the answer for foreign chains whatever else is wrong with them.
+        path = [gids[0]]
+        current = gids[0]
+        while current.fingerprint not in self._by_fingerprint:
+            if len(path) > MAX_DEPTH:
+                raise ChainError(f"the chain of {gids[0].urn} is longer than {MAX_DEPTH}",
+                                 reason="untrusted")
+            candidates = list(self.issuers_of(current)) + [
+                g for g in pool.get(current.cert.issuer, ()) if g not in path]
+            if current.cert.issuer == current.cert.subject:
+                candidates = [g for g in candidates if g.fingerprint in self._by_fingerprint]
+            if not candidates:
+                raise ChainError(
+                    f"the certificate of {gids[0].urn} does not chain to a trusted root: "
+                    f"its issuer '{current.cert.issuer.rfc4514_string()}' is not among this "
+                    "server's trust roots (ask the operator to trust your authority, or use a "
+                    "certificate from a trusted one)", reason="untrusted")
+            # Prefer the issuer whose key really signed (same names, new keys).
+            issuer = candidates[0]
+            if len(candidates) > 1:
+                for cand in candidates:
+                    try:
+                        current.cert.verify_directly_issued_by(cand.cert)
+                    except Exception:
+                        continue
+                    issuer = cand
+                    break
+            path.append(issuer)
+            current = issuer
+
+        for child, issuer in zip(path, path[1:]):
+            _check_signature(child, issuer)
+            if not issuer.is_ca:
+                raise ChainError(
+                    f"{issuer.urn} signed the certificate of {child.urn} but is not an "
+                    "authority (its certificate has CA:FALSE)", reason="not-an-authority")
+            if issuer.urn is None or issuer.urn.type != "authority":
+                raise ChainError(
+                    f"the issuer of {child.urn} has no GENI authority URN",
+                    reason="not-an-authority")
+            if child.urn is None or not child.urn.is_within(issuer.urn.authority):
+                raise ChainError(
+                    f"{issuer.urn} may only sign identities in its namespace "
+                    f"'{issuer.urn.authority}', not {child.urn}", reason="namespace")
+
+        earliest = None
+        for gid in path:
+            if now < gid.not_before:
+                raise ChainError(f"the certificate of {gid.urn} is not valid before "
+                                 f"{gid.not_before.isoformat()}", reason="not-yet-valid")
+            if now >= gid.not_after:
+                raise ChainError(f"the certificate of {gid.urn} expired on "
+                                 f"{gid.not_after.isoformat()}; get a new one from your "
+                                 "authority", reason="expired")
+            if earliest is None or gid.not_after < earliest:
+                earliest = gid.not_after
+        return VerifiedChain(tuple(path), earliest)
+
+
+__all__ = ["TrustRoots", "VerifiedChain", "ChainError", "MAX_DEPTH"]

@@ -1,0 +1,226 @@
+"""Deciding whether a signed credential can be trusted.
+
+:class:`CredentialVerifier` checks what does not depend on the caller:
+every level's XML signature and its signer's chain to a trust root, expiry
+at every level, and the delegation rules. Who may use it for what (owner,
+target, privileges) is checked by :mod:`gam.auth.authorize`.
+
+Results are cached by the SHA-256 of the document; a cached result is
+used only while every level and every certificate it relied on is still
+within its dates, so a cache can never accept what has since expired.
+"""
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from gam.auth import xmldsig
+from gam.auth.credential import CredentialError, SignedCredential, parse_credential
+from cryptography import x509
+
+from gam.auth.gid import GID, utcnow
+from gam.auth.trust import ChainError
+
+DEFAULT_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True, eq=False)
+class VerifiedCredential:
+    """A credential whose signatures, chains and delegation all hold."""
+
+    credential: SignedCredential
+    signers: tuple          # VerifiedChain per level, levels[0] first
+    valid_until: object     # min of level expiries and signer certificate expiries
+
+    @property
+    def top(self):
+        return self.credential.top
+
+    @property
+    def owner(self):
+        return self.top.owner_gid
+
+    @property
+    def target_urn(self):
+        return self.top.target_urn
+
+    @property
+    def privileges(self):
+        return self.top.privilege_names
+
+    @property
+    def expires(self):
+        return self.credential.expires
+
+
+class _LRU:
+    def __init__(self, size):
+        self.size = size
+        self.data = OrderedDict()
+
+    def get(self, key):
+        value = self.data.get(key)
+        if value is not None:
+            self.data.move_to_end(key)
+        return value
+
+    def put(self, key, value):
+        if self.size <= 0:
+            return
+        self.data[key] = value
+        self.data.move_to_end(key)
+        while len(self.data) > self.size:
+            self.data.popitem(last=False)
+
+    def clear(self):
+        self.data.clear()
+
+
+def signer_chain(signature):
+    """The signer's certificate chain (GIDs) in a Signature's X509Data, signer first.
+
+    The signer is the certificate that issued none of the others.
+    """
+    ders = xmldsig.certificates_of(signature)
+    if not ders:
+        raise xmldsig.SignatureError("a signature carries no X509Certificate for its signer",
+                                     reason="malformed")
+    try:
+        gids = [GID(x509.load_der_x509_certificate(der)) for der in ders]
+    except ValueError as e:
+        raise xmldsig.SignatureError(f"a signature carries an unreadable certificate: {e}",
+                                     reason="malformed") from None
+    issuers = {g.cert.issuer for g in gids if g.cert.issuer != g.cert.subject}
+    leaves = [g for g in gids if g.cert.subject not in issuers]
+    leaf = leaves[0] if leaves else gids[0]
+    return [leaf] + [g for g in gids if g is not leaf]
+
+
+class CredentialVerifier:
+    """Verifies credentials against a :class:`~gam.auth.trust.TrustRoots`."""
+
+    def __init__(self, trust_roots, *, clock=utcnow, cache_size=DEFAULT_CACHE_SIZE):
+        self.trust_roots = trust_roots
+        self.clock = clock
+        self._results = _LRU(cache_size)
+        self._chains = _LRU(cache_size)
+
+    def clear_cache(self):
+        self._results.clear()
+        self._chains.clear()
+
+    def verify_chain(self, chain, now=None):
+        """Chain verification with a date-aware cache."""
+        now = now or self.clock()
+        key = tuple(g.fingerprint for g in chain)
+        cached = self._chains.get(key)
+        if cached is not None and cached.path[0].not_before <= now < cached.not_after:
+            if all(g.not_before <= now for g in cached.path):
+                return cached
+        verified = self.trust_roots.verify_chain(chain, now=now)
+        self._chains.put(key, verified)
+        return verified
+
+    def verify(self, document, now=None):
+        """Verify ``document`` (XML text or bytes, or a SignedCredential)."""
+        now = now or self.clock()
+        if isinstance(document, SignedCredential):
+            text = document.text
+        else:
+            text = document.encode("utf-8") if isinstance(document, str) else bytes(document)
+        digest = hashlib.sha256(text).digest()
+        cached = self._results.get(digest)
+        if cached is not None and now < cached.valid_until:
+            return cached
+        cred = document if isinstance(document, SignedCredential) else parse_credential(text)
+        result = self._verify(cred, now)
+        self._results.put(digest, result)
+        return result
+
+    def _verify(self, cred, now):
+        levels = cred.levels
+        refs = {level.ref for level in levels}
+        extra = set(cred.signatures) - refs
+        if extra:
+            raise CredentialError(f"the credential carries signatures for {sorted(extra)}, "
+                                  "which are not part of it", reason="malformed")
+
+        # Trust and integrity first: what follows reads signed content only.
+        signers = []
+        for level in levels:
+            signature = cred.signatures.get(level.ref)
+            if signature is None:
+                raise xmldsig.SignatureError(
+                    f"the credential level {level.ref} (owner {level.owner_urn}) is not signed",
+                    reason="unsigned")
+            chain = signer_chain(signature)
+            try:
+                verified = self.verify_chain(chain, now)
+            except ChainError as e:
+                raise CredentialError(f"the signer of credential level {level.ref} is not "
+                                      f"trusted: {e.message}", reason=e.reason) from None
+            xmldsig.verify(signature, chain[0].cert.public_key())
+            signers.append(verified)
+
+        for level in levels:
+            if now >= level.expires:
+                which = "the credential" if level is levels[0] else \
+                    f"the delegating credential {level.ref} (of {level.owner_urn})"
+                raise CredentialError(f"{which} expired at {level.expires.isoformat()}; get a "
+                                      "fresh one from your slice authority", reason="expired")
+            if level.type == "privilege":
+                if level.owner_gid.urn != level.owner_urn:
+                    raise CredentialError(
+                        f"the credential's owner_urn {level.owner_urn} does not match the URN of "
+                        f"its owner_gid ({level.owner_gid.urn})", reason="malformed")
+                if level.target_gid.urn != level.target_urn:
+                    raise CredentialError(
+                        f"the credential's target_urn {level.target_urn} does not match the URN "
+                        f"of its target_gid ({level.target_gid.urn})", reason="malformed")
+        valid_until = min([level.expires for level in levels] +
+                          [chain.not_after for chain in signers])
+
+        # Delegation: each level was signed by the owner of its parent and
+        # grants no more, for no longer, on the same target.
+        for i, level in enumerate(levels):
+            signer = signers[i].leaf
+            if i + 1 < len(levels):
+                parent = levels[i + 1]
+                if not signer.same_key(parent.owner_gid):
+                    raise CredentialError(
+                        f"credential level {level.ref} was signed by {signer.urn}, who does not "
+                        f"own the credential it delegates (owned by {parent.owner_urn})",
+                        reason="delegation-signer")
+                if level.target_urn != parent.target_urn:
+                    raise CredentialError(
+                        f"credential level {level.ref} changes the target from "
+                        f"{parent.target_urn} to {level.target_urn}", reason="delegation-target")
+                for p in level.privileges:
+                    held = parent.privilege(p.name)
+                    if held is None:
+                        raise CredentialError(
+                            f"credential level {level.ref} grants '{p.name}', which the "
+                            "delegating credential does not hold", reason="delegation-privilege")
+                    if not held.delegatable:
+                        raise CredentialError(
+                            f"credential level {level.ref} grants '{p.name}', which the "
+                            "delegating credential may not delegate",
+                            reason="delegation-privilege")
+                if level.expires > parent.expires:
+                    raise CredentialError(
+                        f"credential level {level.ref} expires at {level.expires.isoformat()}, "
+                        f"after the credential it delegates ({parent.expires.isoformat()})",
+                        reason="delegation-expiry")
+            else:
+                target = level.target_urn
+                if target is None:
+                    continue
+                if not signer.is_ca or signer.urn is None or signer.urn.type != "authority":
+                    raise CredentialError(
+                        f"the root credential was signed by {signer.urn}, which is not an "
+                        "authority", reason="not-an-authority")
+                if not target.is_within(signer.urn.authority):
+                    raise CredentialError(
+                        f"the root credential was signed by {signer.urn}, which has no "
+                        f"authority over {target}", reason="namespace")
+        return VerifiedCredential(credential=cred, signers=tuple(signers),
+                                  valid_until=valid_until)

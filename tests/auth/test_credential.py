@@ -1,0 +1,304 @@
+"""Credentials as written, parsed, verified and used for calls."""
+import base64
+import datetime
+import os
+import shutil
+import subprocess
+import xmlrpc.client
+
+from lxml import etree
+from twisted.trial.unittest import SynchronousTestCase
+
+from gam.auth import credential as cred
+from gam.auth import privileges, xmldsig
+from gam.auth.authorize import decode_credentials
+from gam.auth.gid import utcnow
+from gam.auth.trust import TrustRoots
+from gam.auth.verify import CredentialVerifier, signer_chain
+from gam.errors import GeniCode
+from tests.auth.support import DAY, pki, sfa
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(os.path.dirname(HERE), "data", "credential")
+SCHEMAS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "gam", "auth", "schemas")
+
+
+class WriteParseTests(SynchronousTestCase):
+    def test_fields_round_trip(self):
+        p = pki()
+        expires = (utcnow() + DAY).replace(microsecond=0)
+        parsed = cred.parse_credential(p.slice_credential(expires=expires))
+        top = parsed.top
+        self.assertEqual(len(parsed.levels), 1)
+        self.assertEqual(top.type, "privilege")
+        self.assertEqual(top.owner_urn, p.alice.urn)
+        self.assertEqual(top.target_urn, p.slice_urn)
+        self.assertEqual(top.owner_gid, p.alice.gid)
+        self.assertEqual(top.expires, expires)
+        self.assertEqual(top.privilege_names, frozenset(privileges.SLICE_PRIVILEGES))
+        self.assertTrue(all(pr.delegatable for pr in top.privileges))
+        self.assertEqual(list(parsed.signatures), ["ref0"])
+
+    def test_signed_the_geni_tools_way(self):
+        parsed = cred.parse_credential(pki().slice_credential())
+        sig = parsed.signatures["ref0"]
+        ns = {"d": xmldsig.DSIG_NS}
+        self.assertEqual(sig.get(cred.XML_ID), "Sig_ref0")
+        self.assertEqual(sig.xpath("d:SignedInfo/d:CanonicalizationMethod/@Algorithm", namespaces=ns),
+                         [xmldsig.C14N])
+        self.assertEqual(sig.xpath("d:SignedInfo/d:SignatureMethod/@Algorithm", namespaces=ns),
+                         [xmldsig.RSA_SHA1])
+        self.assertEqual(sig.xpath("d:SignedInfo/d:Reference/@URI", namespaces=ns), ["#ref0"])
+        # the signer's chain travels in X509Data, signer first
+        chain = signer_chain(sig)
+        self.assertEqual([g.urn for g in chain], [pki().root.urn])
+
+    def test_matches_credential_schema(self):
+        schema_path = os.path.join(SCHEMAS, "credential.xsd")
+        schema = etree.XMLSchema(etree.parse(schema_path))
+        p = pki()
+        delegated = cred.delegate(p.slice_credential(), owner_key=p.alice.key,
+                                  owner_chain=p.alice.chain, new_owner_chain=p.bob.chain)
+        for text in (p.slice_credential(), delegated):
+            doc = etree.fromstring(text.encode())
+            self.assertTrue(schema.validate(doc), schema.error_log)
+
+    def test_time_formats(self):
+        utc = datetime.timezone.utc
+        want = datetime.datetime(2026, 11, 21, 10, 0, tzinfo=utc)
+        for text in ["2026-11-21T10:00:00Z", "2026-11-21T10:00:00+00:00",
+                     "2026-11-21T10:00:00", "2026-11-21T11:00:00+01:00"]:
+            self.assertEqual(cred.parse_time(text), want)
+        self.assertEqual(cred.format_time(want), "2026-11-21T10:00:00Z")
+
+
+class VerifyTests(SynchronousTestCase):
+    def test_valid_slice_credential(self):
+        p = pki()
+        auth = p.authorizer().authorize(p.alice.peer_chain, [sfa(p.slice_credential())],
+                                        p.slice_urn, "Allocate")
+        self.assertEqual(auth.caller.urn, p.alice.urn)
+        self.assertEqual(auth.caller.email, "alice@example.net")
+        self.assertEqual(auth.credential.target_urn, p.slice_urn)
+        self.assertIsNone(auth.caller.tool)
+
+    def test_every_am_method_allowed_by_slice_credential(self):
+        p = pki()
+        az = p.authorizer()
+        text = p.slice_credential()
+        for method in ["ListResources", "Describe", "Allocate", "Renew", "Provision", "Status",
+                       "PerformOperationalAction", "Delete", "Shutdown"]:
+            target = None if method == "ListResources" else p.slice_urn
+            az.authorize(p.alice.peer_chain, [sfa(text)], target, method)
+
+    def test_user_credential_allows_list_resources(self):
+        p = pki()
+        auth = p.authorizer().authorize(p.bob.peer_chain, [sfa(p.user_credential(p.bob))],
+                                        None, "ListResources")
+        self.assertEqual(auth.caller.urn, p.bob.urn)
+
+    def test_sha256_accepted(self):
+        p = pki()
+        text = p.slice_credential(algorithm="sha256")
+        self.assertIn(xmldsig.RSA_SHA256, text)
+        p.authorizer().authorize(p.alice.peer_chain, [sfa(text)], p.slice_urn, "Allocate")
+
+    def test_sub_authority_slice(self):
+        p = pki()
+        text = p.slice_credential(p.carol, target=p.sub_slice, signer=p.sub)
+        auth = p.authorizer().authorize(p.carol.peer_chain, [sfa(text)], p.sub_slice_urn,
+                                        "Provision")
+        self.assertEqual(auth.caller.urn, p.carol.urn)
+        # the parent authority also governs the sub-namespace
+        text = p.slice_credential(p.carol, target=p.sub_slice, signer=p.root)
+        p.authorizer().authorize(p.carol.peer_chain, [sfa(text)], p.sub_slice_urn, "Provision")
+
+    def test_two_level_delegation(self):
+        p = pki()
+        text = cred.delegate(p.slice_credential(), owner_key=p.alice.key,
+                             owner_chain=p.alice.chain, new_owner_chain=p.bob.chain,
+                             privileges=[cred.Privilege("info", False),
+                                         cred.Privilege("embed", True)])
+        auth = p.authorizer().authorize(p.bob.peer_chain, [sfa(text)], p.slice_urn, "Allocate")
+        self.assertEqual(auth.caller.urn, p.bob.urn)
+        self.assertEqual(auth.credential.privileges, {"info", "embed"})
+        self.assertEqual(len(auth.credential.credential.levels), 2)
+        # and once more, from bob to carol, of what bob may delegate
+        text2 = cred.delegate(text, owner_key=p.bob.key, owner_chain=p.bob.chain,
+                              new_owner_chain=p.carol.chain)
+        auth = p.authorizer().authorize(p.carol.peer_chain, [sfa(text2)], p.slice_urn, "Renew")
+        self.assertEqual(auth.credential.privileges, {"embed"})
+
+    def test_expires_is_earliest_level(self):
+        p = pki()
+        soon = (utcnow() + datetime.timedelta(hours=1)).replace(microsecond=0)
+        text = cred.delegate(p.slice_credential(), owner_key=p.alice.key,
+                             owner_chain=p.alice.chain, new_owner_chain=p.bob.chain, expires=soon)
+        auth = p.authorizer().authorize(p.bob.peer_chain, [sfa(text)], p.slice_urn, "Status")
+        self.assertEqual(auth.expires, soon)
+
+    def test_second_credential_used_when_first_fails(self):
+        p = pki()
+        auth = p.authorizer().authorize(
+            p.alice.peer_chain,
+            [sfa(p.slice_credential(target=p.other_slice)), sfa(p.slice_credential())],
+            p.slice_urn, "Allocate")
+        self.assertEqual(auth.credential.target_urn, p.slice_urn)
+
+
+class ClientFormsTests(SynchronousTestCase):
+    """The credentials argument as omni, geni-lib and old clients send it."""
+
+    def check(self, credentials):
+        p = pki()
+        auth = p.authorizer().authorize(p.alice.peer_chain, credentials, p.slice_urn, "Status")
+        self.assertEqual(auth.caller.urn, p.alice.urn)
+
+    def test_struct_version_string(self):
+        self.check([sfa(pki().slice_credential(), version="3")])
+
+    def test_struct_version_int_and_v2(self):
+        self.check([sfa(pki().slice_credential(), version=2)])
+
+    def test_base64_value(self):
+        text = pki().slice_credential()
+        self.check([{"geni_type": "geni_sfa", "geni_version": 3,
+                     "geni_value": xmlrpc.client.Binary(text.encode())}])
+
+    def test_bytes_value(self):
+        self.check([{"geni_type": "GENI_SFA", "geni_version": "3",
+                     "geni_value": pki().slice_credential().encode()}])
+
+    def test_bare_string(self):
+        self.check([pki().slice_credential()])
+
+    def test_unknown_types_ignored_when_another_works(self):
+        self.check([{"geni_type": "ucl_cap", "geni_version": "7", "geni_value": "x"},
+                    sfa(pki().slice_credential())])
+
+    def test_decode_shapes(self):
+        offered = decode_credentials(["<signed-credential/>", sfa("<x/>", version=2)])
+        self.assertEqual([(o.type, o.version) for o in offered],
+                         [("geni_sfa", "3"), ("geni_sfa", "2")])
+        self.assertEqual(decode_credentials(None), [])
+
+
+class CacheTests(SynchronousTestCase):
+    def test_cached_result_never_outlives_expiry(self):
+        p = pki()
+        now = [utcnow()]
+        verifier = CredentialVerifier(p.trust_roots(), clock=lambda: now[0])
+        text = p.slice_credential(expires=now[0] + datetime.timedelta(minutes=5))
+        first = verifier.verify(text)
+        self.assertIs(verifier.verify(text), first)  # served from the cache
+        now[0] += datetime.timedelta(minutes=6)
+        with self.assertRaises(cred.CredentialError) as cm:
+            verifier.verify(text)
+        self.assertEqual(cm.exception.reason, "expired")
+
+    def test_cache_keyed_by_content(self):
+        p = pki()
+        verifier = CredentialVerifier(p.trust_roots())
+        text = p.slice_credential()
+        verifier.verify(text)
+        tampered = text.replace("<name>info</name>", "<name>pi</name>")
+        with self.assertRaises(xmldsig.SignatureError):
+            verifier.verify(tampered)
+
+
+class GeniToolsCredentialTests(SynchronousTestCase):
+    """The real user credential from geni-tools' acceptance tests."""
+
+    def setUp(self):
+        path = os.path.join(DATA, "geni-tools_untrusted-usercred.xml")
+        with open(path, "rb") as f:
+            self.text = f.read()
+
+    def test_parses(self):
+        parsed = cred.parse_credential(self.text)
+        top = parsed.top
+        self.assertEqual(str(top.owner_urn), "urn:publicid:IDN+geni:gpo:gcf+user+alice")
+        self.assertEqual(top.target_urn, top.owner_urn)
+        self.assertEqual(top.privilege_names, {"refresh", "resolve", "info"})
+        self.assertFalse(any(pr.delegatable for pr in top.privileges))
+        self.assertEqual(top.expires, datetime.datetime(2015, 12, 24, 19, 10, 28,
+                                                        tzinfo=datetime.timezone.utc))
+        self.assertEqual(len(top.owner_chain), 2)
+
+    def test_signature_verifies_against_embedded_certificate(self):
+        parsed = cred.parse_credential(self.text)
+        chain = signer_chain(parsed.signatures["ref0"])
+        self.assertEqual(str(chain[0].urn), "urn:publicid:IDN+geni:gpo:gcf+authority+sa")
+        # raises if it does not verify
+        xmldsig.verify(parsed.signatures["ref0"], chain[0].cert.public_key())
+
+    def test_signature_breaks_when_altered(self):
+        altered = self.text.replace(b"<name>info</name>", b"<name>embed</name>")
+        parsed = cred.parse_credential(altered)
+        key = signer_chain(parsed.signatures["ref0"])[0].cert.public_key()
+        self.assertRaises(xmldsig.SignatureError, xmldsig.verify, parsed.signatures["ref0"], key)
+
+    def test_rejected_as_untrusted(self):
+        p = pki()
+        when = datetime.datetime(2014, 6, 1, tzinfo=datetime.timezone.utc)
+        for now in (when, utcnow()):
+            verifier = CredentialVerifier(p.trust_roots(), clock=lambda now=now: now)
+            with self.assertRaises(cred.CredentialError) as cm:
+                verifier.verify(self.text)
+            self.assertEqual(cm.exception.reason, "untrusted")
+            self.assertEqual(cm.exception.geni_code, GeniCode.FORBIDDEN)
+
+    def test_verifies_once_its_root_is_trusted(self):
+        parsed = cred.parse_credential(self.text)
+        chain = signer_chain(parsed.signatures["ref0"])
+        roots = TrustRoots([chain[0]])
+        in_2015 = datetime.datetime(2015, 1, 1, tzinfo=datetime.timezone.utc)
+        result = CredentialVerifier(roots, clock=lambda: in_2015).verify(self.text)
+        self.assertEqual(str(result.owner.urn), "urn:publicid:IDN+geni:gpo:gcf+user+alice")
+        with self.assertRaises(cred.CredentialError) as cm:
+            CredentialVerifier(roots).verify(self.text)
+        self.assertEqual(cm.exception.reason, "expired")
+
+
+class Xmlsec1Tests(SynchronousTestCase):
+    """What we sign verifies with the xmlsec1 tool, called as geni-tools calls it."""
+
+    def setUp(self):
+        self.xmlsec1 = shutil.which("xmlsec1")
+        if not self.xmlsec1:
+            raise self.skipTest("xmlsec1 is not installed (Debian package xmlsec1)")
+        self.dir = self.mktemp()
+        os.makedirs(self.dir)
+        self.root_pem = os.path.join(self.dir, "root.pem")
+        with open(self.root_pem, "w") as f:
+            f.write(pki().root.gid.pem)
+
+    def run_xmlsec1(self, text, ref):
+        path = os.path.join(self.dir, "cred.xml")
+        with open(path, "w") as f:
+            f.write(text)
+        return subprocess.run([self.xmlsec1, "--verify", "--node-id", f"Sig_{ref}",
+                               "--trusted-pem", self.root_pem, path],
+                              capture_output=True, text=True)
+
+    def test_slice_credential(self):
+        out = self.run_xmlsec1(pki().slice_credential(), "ref0")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue(out.stderr.startswith("OK"), out.stderr)
+
+    def test_delegated_credential_every_level(self):
+        p = pki()
+        text = cred.delegate(p.slice_credential(), owner_key=p.alice.key,
+                             owner_chain=p.alice.chain, new_owner_chain=p.bob.chain)
+        for ref in ("ref0", "ref1"):
+            out = self.run_xmlsec1(text, ref)
+            self.assertEqual(out.returncode, 0, f"{ref}: {out.stderr}")
+
+    def test_xmlsec1_rejects_tampering(self):
+        text = pki().slice_credential().replace("<name>info</name>", "<name>pi</name>")
+        out = self.run_xmlsec1(text, "ref0")
+        self.assertNotEqual(out.returncode, 0)
+
+    def test_sha256_signature(self):
+        out = self.run_xmlsec1(pki().slice_credential(algorithm="sha256"), "ref0")
+        self.assertEqual(out.returncode, 0, out.stderr)
