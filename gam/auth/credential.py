@@ -15,6 +15,7 @@ from cryptography import x509
 
 from lxml import etree
 
+from gam import rfc3339
 from gam.auth import xmldsig
 from gam.auth.gid import GID, load_pem_chain, key_to_pem
 from gam.auth.urn import URN, URNError
@@ -68,21 +69,14 @@ def parse_time(text, what="expires"):
     """RFC 3339 / ISO 8601 to an aware UTC datetime (naive means UTC)."""
     if not text or not text.strip():
         raise CredentialError(f"the credential's <{what}> is empty", reason="malformed")
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
     try:
-        when = datetime.datetime.fromisoformat(value)
+        return rfc3339.parse_time(text)
     except ValueError:
         raise CredentialError(f"the credential's <{what}> {text.strip()!r} is not an RFC 3339 "
                               "date", reason="malformed") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.astimezone(datetime.timezone.utc)
 
 
-def format_time(when):
-    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+format_time = rfc3339.format_time
 
 
 @dataclass(frozen=True)
@@ -178,7 +172,12 @@ def _gid_chain(element, tag):
     return tuple(GID(c) for c in certs)
 
 
-def _first_gid(fields, tag):
+def gid_from_pem(pem):
+    """A GID from one PEM block (no caching)."""
+    return GID(x509.load_pem_x509_certificate(pem.encode("ascii")))
+
+
+def _first_gid(fields, tag, load):
     """The first certificate of a ``*_gid`` field (the subject itself)."""
     pem = fields.get(tag, "")
     end = pem.find(_PEM_END)
@@ -186,7 +185,7 @@ def _first_gid(fields, tag):
         raise CredentialError(f"the credential has no certificate in <{tag}>",
                               reason="malformed")
     try:
-        return GID(x509.load_pem_x509_certificate(pem[:end + len(_PEM_END)].encode("ascii")))
+        return load(pem[:end + len(_PEM_END)])
     except (ValueError, UnicodeEncodeError) as e:
         raise CredentialError(f"the credential's <{tag}> is not a certificate: {e}",
                               reason="malformed") from None
@@ -223,7 +222,7 @@ def _fields(element):
     return fields
 
 
-def _parse_level(element):
+def _parse_level(element, load):
     ref = element.get(XML_ID)
     if not ref:
         raise CredentialError("a <credential> has no xml:id, so no signature can refer to it",
@@ -237,8 +236,8 @@ def _parse_level(element):
         owner_gid = target_gid = owner_urn = target_urn = None
         privileges = ()
     else:
-        owner_gid = _first_gid(fields, "owner_gid")
-        target_gid = _first_gid(fields, "target_gid")
+        owner_gid = _first_gid(fields, "owner_gid", load)
+        target_gid = _first_gid(fields, "target_gid", load)
         owner_urn = _urn(fields, "owner_urn", owner_gid)
         target_urn = _urn(fields, "target_urn", target_gid)
         privileges = []
@@ -255,8 +254,12 @@ def _parse_level(element):
                  uuid=fields.get("uuid", ""), serial=fields.get("serial", ""), element=element)
 
 
-def parse_credential(text):
-    """Parse a ``<signed-credential>`` (str or bytes) without trusting it."""
+def parse_credential(text, gid_from_pem=gid_from_pem):
+    """Parse a ``<signed-credential>`` (str or bytes) without trusting it.
+
+    ``gid_from_pem`` turns one PEM block into a GID (a verifier passes its
+    certificate cache).
+    """
     if isinstance(text, str):
         text = text.encode("utf-8")
     root = parse_xml(text)
@@ -282,7 +285,7 @@ def parse_credential(text):
         if len(levels) >= MAX_DEPTH:
             raise CredentialError(f"the credential is delegated more than {MAX_DEPTH} times",
                                   reason="malformed")
-        levels.append(_parse_level(element))
+        levels.append(_parse_level(element, gid_from_pem))
         parent = element.find("parent")
         if parent is None:
             element = None
