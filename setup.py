@@ -15,7 +15,8 @@ setup(
         "gam.rspec": ["schemas/*.xsd", "schemas/*/*.xsd", "schemas/*/*/*.xsd",
                       "schemas/*/*/*/*.xsd"],
         "gam.auth": ["schemas/*.xsd"],
-        "gam.db": ["migrations/*.py", "migrations/versions/*.py", "alembic.ini"],
+        "gam.db": ["migrations/*.py", "migrations/script.py.mako", "migrations/versions/*.py",
+                   "alembic.ini"],
     },
     install_requires=[
         "twisted[tls]>=24.7,<27",
@@ -30,6 +31,10 @@ setup(
         "pyyaml>=6,<7",
         "paramiko>=3.4,<6",
     ],
+    extras_require={
+        # PostgreSQL instead of the default SQLite file
+        "postgresql": ["psycopg[binary]>=3.1,<4"],
+    },
     entry_points={"console_scripts": ["gam = gam.cli:main"]},
     classifiers=[
         "Framework :: Twisted",
