@@ -75,7 +75,7 @@ def verify_speaks_for(document, *, tool_gid, user_urn, verifier, now=None):
     ``bad-signature`` ...) otherwise.
     """
     now = now or verifier.clock()
-    cred = parse_credential(document)
+    cred = parse_credential(document, verifier.certificates.gid_from_pem)
     if len(cred.levels) != 1 or cred.top.type != "abac":
         raise CredentialError("a geni_abac credential must be one speaks-for statement of "
                               "type 'abac'", reason="wrong-type")
@@ -87,13 +87,13 @@ def verify_speaks_for(document, *, tool_gid, user_urn, verifier, now=None):
     if signature is None:
         raise CredentialError("the speaks-for credential is not signed", reason="unsigned")
     from gam.auth.verify import signer_chain
-    chain = signer_chain(signature)
+    chain = signer_chain(signature, verifier.certificates.gid_from_der)
     try:
         user_chain = verifier.verify_chain(chain, now)
     except ChainError as e:
         raise CredentialError(f"the signer of the speaks-for credential is not trusted: "
                               f"{e.message}", reason=e.reason) from None
-    xmldsig.verify(signature, chain[0].cert.public_key())
+    xmldsig.verify(signature, verifier.certificates.xmlsec_key(chain[0]))
     user = user_chain.leaf
     try:
         wanted = URN.parse(user_urn)

@@ -13,10 +13,10 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from gam.auth import xmldsig
-from gam.auth.credential import CredentialError, SignedCredential, parse_credential
 from cryptography import x509
 
+from gam.auth import xmldsig
+from gam.auth.credential import CredentialError, SignedCredential, gid_from_pem, parse_credential
 from gam.auth.gid import GID, utcnow
 from gam.auth.trust import ChainError
 
@@ -75,7 +75,11 @@ class _LRU:
         self.data.clear()
 
 
-def signer_chain(signature):
+def gid_from_der(der):
+    return GID(x509.load_der_x509_certificate(der))
+
+
+def signer_chain(signature, load=gid_from_der):
     """The signer's certificate chain (GIDs) in a Signature's X509Data, signer first.
 
     The signer is the certificate that issued none of the others.
@@ -85,7 +89,7 @@ def signer_chain(signature):
         raise xmldsig.SignatureError("a signature carries no X509Certificate for its signer",
                                      reason="malformed")
     try:
-        gids = [GID(x509.load_der_x509_certificate(der)) for der in ders]
+        gids = [load(der) for der in ders]
     except ValueError as e:
         raise xmldsig.SignatureError(f"a signature carries an unreadable certificate: {e}",
                                      reason="malformed") from None
@@ -95,18 +99,61 @@ def signer_chain(signature):
     return [leaf] + [g for g in gids if g is not leaf]
 
 
+class CertificateCache:
+    """Parsed certificates and xmlsec keys, by their bytes.
+
+    A GID depends only on its certificate's bytes, so the same bytes give
+    the same GID; nothing here decides trust or dates.
+    """
+
+    def __init__(self, size):
+        self._gids = _LRU(size)
+        self._keys = _LRU(size)
+
+    def gid_from_der(self, der):
+        gid = self._gids.get(der)
+        if gid is None:
+            gid = gid_from_der(der)
+            self._gids.put(der, gid)
+        return gid
+
+    def gid_from_pem(self, pem):
+        gid = self._gids.get(pem)
+        if gid is None:
+            gid = gid_from_pem(pem)
+            self._gids.put(pem, gid)
+        return gid
+
+    def xmlsec_key(self, gid):
+        key = self._keys.get(gid.public_key_der)
+        if key is None:
+            key = xmldsig.load_public_key(gid.cert.public_key())
+            self._keys.put(gid.public_key_der, key)
+        return key
+
+    def clear(self):
+        self._gids.clear()
+        self._keys.clear()
+
+
 class CredentialVerifier:
-    """Verifies credentials against a :class:`~gam.auth.trust.TrustRoots`."""
+    """Verifies credentials against a :class:`~gam.auth.trust.TrustRoots`.
+
+    ``cache_size`` bounds each cache (results, verified chains, parsed
+    certificates); 0 turns caching off.
+    """
 
     def __init__(self, trust_roots, *, clock=utcnow, cache_size=DEFAULT_CACHE_SIZE):
         self.trust_roots = trust_roots
         self.clock = clock
         self._results = _LRU(cache_size)
         self._chains = _LRU(cache_size)
+        self.certificates = CertificateCache(cache_size)
 
     def clear_cache(self):
         self._results.clear()
         self._chains.clear()
+        self.certificates.clear()
 
     def verify_chain(self, chain, now=None):
         """Chain verification with a date-aware cache."""
@@ -131,7 +178,8 @@ class CredentialVerifier:
         cached = self._results.get(digest)
         if cached is not None and now < cached.valid_until:
             return cached
-        cred = document if isinstance(document, SignedCredential) else parse_credential(text)
+        cred = document if isinstance(document, SignedCredential) else \
+            parse_credential(text, self.certificates.gid_from_pem)
         result = self._verify(cred, now)
         self._results.put(digest, result)
         return result
@@ -152,13 +200,13 @@ class CredentialVerifier:
                 raise xmldsig.SignatureError(
                     f"the credential level {level.ref} (owner {level.owner_urn}) is not signed",
                     reason="unsigned")
-            chain = signer_chain(signature)
+            chain = signer_chain(signature, self.certificates.gid_from_der)
             try:
                 verified = self.verify_chain(chain, now)
             except ChainError as e:
                 raise CredentialError(f"the signer of credential level {level.ref} is not "
                                       f"trusted: {e.message}", reason=e.reason) from None
-            xmldsig.verify(signature, chain[0].cert.public_key())
+            xmldsig.verify(signature, self.certificates.xmlsec_key(chain[0]))
             signers.append(verified)
 
         for level in levels:

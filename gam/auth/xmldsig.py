@@ -151,21 +151,29 @@ def reference_of(signature):
     return uri[1:]
 
 
-def verify(signature, public_key):
-    """Verify ``signature`` with ``public_key`` (a ``cryptography`` public key).
+def load_public_key(public_key):
+    """An xmlsec key for a ``cryptography`` public key.
 
-    The caller has already checked the shape with :func:`reference_of` and
-    decides separately whether the key's certificate is trusted. xmlsec is
-    given the bare public key: a certificate-backed key costs a copy of the
-    certificate on every use and adds nothing here.
+    xmlsec is given the bare public key: a certificate-backed key costs a
+    copy of the certificate on every use and adds nothing here.
     """
     spki = public_key.public_bytes(serialization.Encoding.DER,
                                    serialization.PublicFormat.SubjectPublicKeyInfo)
     try:
-        key = xmlsec.Key.from_memory(spki, xmlsec.constants.KeyDataFormatDer)
+        return xmlsec.Key.from_memory(spki, xmlsec.constants.KeyDataFormatDer)
     except xmlsec.Error:
         raise SignatureError("the signer's key in a signature cannot be used",
                              reason="malformed") from None
+
+
+def verify(signature, key):
+    """Verify ``signature`` with ``key`` (an xmlsec key or a ``cryptography`` public key).
+
+    The caller has already checked the shape with :func:`reference_of` and
+    decides separately whether the key's certificate is trusted.
+    """
+    if not isinstance(key, xmlsec.Key):
+        key = load_public_key(key)
     ctx = xmlsec.SignatureContext()
     ctx.key = key
     try:
