@@ -15,7 +15,7 @@ from cryptography import x509
 
 from lxml import etree
 
-from gam import rfc3339
+from gam import rfc3339, safexml
 from gam.auth import xmldsig
 from gam.auth.gid import GID, load_pem_chain, key_to_pem
 from gam.auth.urn import URN, URNError
@@ -37,32 +37,13 @@ class CredentialError(Forbidden):
     default_reason = "malformed"
 
 
-def _parser():
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           dtd_validation=False, huge_tree=False, remove_comments=False,
-                           collect_ids=True)
-
-
 def parse_xml(text, what="credential"):
-    """Parse untrusted XML: no DTD, no entities, no network, size-capped."""
-    if isinstance(text, str):
-        text = text.encode("utf-8")
-    if len(text) > MAX_CREDENTIAL_BYTES:
-        raise CredentialError(f"the {what} is {len(text)} bytes; the limit is "
-                              f"{MAX_CREDENTIAL_BYTES}", reason="too-big")
-    head = text[:4096].lower()
-    if b"<!doctype" in head or b"<!entity" in head:
-        raise CredentialError(f"the {what} has a DOCTYPE or entity declarations, which are "
-                              "not allowed", reason="malformed")
+    """Parse untrusted XML (see :mod:`gam.safexml`); refusals are credential errors."""
     try:
-        root = etree.fromstring(text, _parser())
-    except etree.XMLSyntaxError as e:
-        raise CredentialError(f"the {what} is not well-formed XML: {e}",
-                              reason="malformed") from None
-    if root.getroottree().docinfo.doctype:
-        raise CredentialError(f"the {what} has a DOCTYPE, which is not allowed",
-                              reason="malformed")
-    return root
+        return safexml.parse_untrusted(text, max_bytes=MAX_CREDENTIAL_BYTES, what=what).getroot()
+    except BadArgs as e:
+        reason = "too-big" if e.reason == "too-big" else "malformed"
+        raise CredentialError(e.message, reason=reason) from None
 
 
 def parse_time(text, what="expires"):
@@ -353,7 +334,7 @@ def _sign_and_serialise(root, ref, signer_key, signer_chain, algorithm):
     sigs.append(xmldsig.signature_template(ref, algorithm))
     # Re-parse so that libxml2 registers every xml:id before signing.
     text = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-    doc = etree.fromstring(text, _parser())
+    doc = etree.fromstring(text, safexml.safe_parser())
     signature = None
     for sig in doc.find("signatures"):
         if sig.get(XML_ID) == f"Sig_{ref}":

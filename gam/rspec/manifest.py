@@ -16,7 +16,7 @@ from lxml import etree
 from gam.rspec import namespaces as ns
 from gam.rfc3339 import format_time as rfc3339
 from gam.rspec.model import IP
-from gam.rspec.safexml import safe_parser
+from gam.safexml import safe_parser
 
 
 @dataclass(frozen=True)

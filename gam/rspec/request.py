@@ -15,7 +15,7 @@ Choices made here (each one has a test):
 * A document whose ``type`` is not ``request`` (a manifest or an
   advertisement sent by mistake) is refused; a missing ``type`` is taken as
   ``request``.
-* Any DOCTYPE is refused (see gam.rspec.safexml).
+* Any DOCTYPE is refused (see gam.safexml).
 """
 import re
 
@@ -27,7 +27,7 @@ from gam.rspec import values
 from gam.rspec.model import (
     DiskImageRef, ExecuteService, Extension, InstallService, LinkProperty, Request,
     RequestInterface, RequestLink, RequestNode, Services)
-from gam.rspec.safexml import DEFAULT_MAX_BYTES, parse_untrusted, to_bytes
+from gam.safexml import DEFAULT_MAX_BYTES, parse_untrusted, to_bytes
 from gam.rspec.validation import schema_errors
 
 WHAT = "request RSpec"
