@@ -12,14 +12,8 @@ import xmlrpc.client
 from gam.auth.urn import URN
 from gam.errors import BadArgs
 
-UTC = datetime.timezone.utc
-
-
-def format_time(when):
-    """An RFC 3339 UTC string (``2026-11-21T10:00:00Z``); naive means UTC."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from gam.rfc3339 import UTC, format_time
+from gam.rfc3339 import parse_time as _parse_rfc3339
 
 
 def parse_time(value, what="time"):
@@ -30,30 +24,20 @@ def parse_time(value, what="time"):
     a datetime. Raises BadArgs naming ``what``.
     """
     if isinstance(value, xmlrpc.client.DateTime):
-        value = value.value
         try:
-            when = datetime.datetime.strptime(value, "%Y%m%dT%H:%M:%S")
+            return datetime.datetime.strptime(value.value, "%Y%m%dT%H:%M:%S").replace(tzinfo=UTC)
         except ValueError:
-            when = None
-        if when is not None:
-            return when.replace(tzinfo=UTC)
+            value = value.value
     if isinstance(value, datetime.datetime):
-        when = value
-    elif isinstance(value, str):
-        text = value.strip()
-        if text[-1:] in ("Z", "z"):
-            text = text[:-1] + "+00:00"
-        try:
-            when = datetime.datetime.fromisoformat(text)
-        except ValueError:
-            raise BadArgs(f"{what} {value!r} is not an RFC 3339 date; send it as "
-                          "'2026-11-21T10:00:00Z'") from None
-    else:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not isinstance(value, str):
         raise BadArgs(f"{what} must be an RFC 3339 date string such as "
                       f"'2026-11-21T10:00:00Z', not {type(value).__name__}")
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    try:
+        return _parse_rfc3339(value)
+    except ValueError:
+        raise BadArgs(f"{what} {value!r} is not an RFC 3339 date; send it as "
+                      "'2026-11-21T10:00:00Z'") from None
 
 
 class NilInResult(TypeError):
