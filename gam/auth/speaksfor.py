@@ -10,11 +10,9 @@ import uuid as uuidlib
 from cryptography import x509
 from lxml import etree
 
-from gam.auth import xmldsig
 from gam.auth.credential import (CredentialError, XML_ID, _new_document, _sign_and_serialise,
                                  format_time, parse_credential)
 from gam.auth.gid import utcnow
-from gam.auth.trust import ChainError
 from gam.auth.urn import URN, URNError
 
 ABAC_VERSION = "1.1"
@@ -86,14 +84,7 @@ def verify_speaks_for(document, *, tool_gid, user_urn, verifier, now=None):
     signature = cred.signatures.get(level.ref)
     if signature is None:
         raise CredentialError("the speaks-for credential is not signed", reason="unsigned")
-    from gam.auth.verify import signer_chain
-    chain = signer_chain(signature, verifier.certificates.gid_from_der)
-    try:
-        user_chain = verifier.verify_chain(chain, now)
-    except ChainError as e:
-        raise CredentialError(f"the signer of the speaks-for credential is not trusted: "
-                              f"{e.message}", reason=e.reason) from None
-    xmldsig.verify(signature, verifier.certificates.xmlsec_key(chain[0]))
+    user_chain = verifier.verify_signature(signature, "the speaks-for credential", now)
     user = user_chain.leaf
     try:
         wanted = URN.parse(user_urn)

@@ -167,6 +167,21 @@ class CredentialVerifier:
         self._chains.put(key, verified)
         return verified
 
+    def verify_signature(self, signature, what, now):
+        """Check one XML signature and its signer's chain; return the VerifiedChain.
+
+        Trust first, so that a foreign signer is reported as untrusted
+        whatever else is wrong; ``what`` names the signed thing in messages.
+        """
+        chain = signer_chain(signature, self.certificates.gid_from_der)
+        try:
+            verified = self.verify_chain(chain, now)
+        except ChainError as e:
+            raise CredentialError(f"the signer of {what} is not trusted: {e.message}",
+                                  reason=e.reason) from None
+        xmldsig.verify(signature, self.certificates.xmlsec_key(chain[0]))
+        return verified
+
     def verify(self, document, now=None):
         """Verify ``document`` (XML text or bytes, or a SignedCredential)."""
         now = now or self.clock()
@@ -200,14 +215,8 @@ class CredentialVerifier:
                 raise xmldsig.SignatureError(
                     f"the credential level {level.ref} (owner {level.owner_urn}) is not signed",
                     reason="unsigned")
-            chain = signer_chain(signature, self.certificates.gid_from_der)
-            try:
-                verified = self.verify_chain(chain, now)
-            except ChainError as e:
-                raise CredentialError(f"the signer of credential level {level.ref} is not "
-                                      f"trusted: {e.message}", reason=e.reason) from None
-            xmldsig.verify(signature, self.certificates.xmlsec_key(chain[0]))
-            signers.append(verified)
+            signers.append(self.verify_signature(signature, f"credential level {level.ref}",
+                                                 now))
 
         for level in levels:
             if now >= level.expires:

@@ -16,23 +16,9 @@ from gam.auth.gid import GID, Authority, build_certificate, generate_key, utcnow
 from gam.auth.privileges import SLICE_PRIVILEGES, USER_PRIVILEGES
 from gam.auth.trust import TrustRoots
 from gam.auth.urn import URN
+from tests.pki import Identity
 
 DAY = datetime.timedelta(days=1)
-
-
-class Person:
-    def __init__(self, key, gid, authority):
-        self.key = key
-        self.gid = gid
-        self.chain = (gid,) + authority.chain
-
-    @property
-    def urn(self):
-        return self.gid.urn
-
-    @property
-    def peer_chain(self):
-        return [g.cert for g in self.chain]
 
 
 class PKI:
@@ -61,7 +47,7 @@ class PKI:
     def person(authority, name):
         key, gid = authority.issue(URN(authority.authority, "user", name),
                                    email=f"{name}@example.net")
-        return Person(key, gid, authority)
+        return Identity(key, (gid,) + authority.chain)
 
     @staticmethod
     def target(authority, urn):

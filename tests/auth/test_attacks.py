@@ -15,7 +15,8 @@ from gam.auth.gid import GID, build_certificate, generate_key, utcnow
 from gam.auth.speaksfor import issue_speaks_for
 from gam.auth.urn import URN
 from gam.errors import GeniCode, GeniError
-from tests.auth.support import DAY, Person, edit, pki, sfa
+from tests.auth.support import DAY, edit, pki, sfa
+from tests.pki import Identity
 
 FORBIDDEN, BADARGS = GeniCode.FORBIDDEN, GeniCode.BADARGS
 DSIG = "{%s}" % xmldsig.DSIG_NS
@@ -80,10 +81,7 @@ def _person_with_cert(authority_key, authority_chain, urn, *, ca=False, now=None
     cert = build_certificate(subject_urn=URN.parse(urn), public_key=key.public_key(),
                              issuer_key=authority_key, issuer_cert=authority_chain[0].cert,
                              ca=ca, now=now, lifetime=lifetime)
-    gid = GID(cert)
-    person = Person.__new__(Person)
-    person.key, person.gid, person.chain = key, gid, (gid,) + tuple(authority_chain)
-    return person
+    return Identity(key, (GID(cert),) + tuple(authority_chain))
 
 
 def _attacks():

@@ -1,5 +1,4 @@
 """Credentials as written, parsed, verified and used for calls."""
-import base64
 import datetime
 import os
 import shutil
