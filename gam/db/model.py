@@ -100,3 +100,45 @@ reservations = sa.Table(
     sa.Index("ix_reservations_resource_start", "resource_id", "start_at",
              "end_at", "amount", "tag"),
 )
+
+
+# ---------------------------------------------------------------- registry
+# The SFA-style registry (gam.registry): its records and who holds which
+# role in them. Migration 0002 creates these tables.
+
+#: One row per registry record: an authority, user, slice or node.
+#: ``key`` is the lookup key (gam.registry.hrn.record_key: the URN with its
+#: authority folded to lower case); ``parent`` the namespace the record lives
+#: in ('' for the root authority). ``gid`` is the PEM certificate chain the
+#: registry issued. A removed record stays as a tombstone (``removed_at``)
+#: whose name cannot be registered again before ``reserved_until``, when
+#: every credential issued for it has expired.
+reg_records = sa.Table(
+    "reg_records", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", URN, nullable=False, unique=True),
+    sa.Column("urn", URN, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("parent", URN, nullable=False, index=True),
+    sa.Column("gid", sa.Text, nullable=False),
+    sa.Column("uuid", sa.String(36), nullable=False),
+    sa.Column("email", sa.String(254), nullable=True),
+    sa.Column("ssh_keys", sa.JSON, nullable=False),
+    sa.Column("expires", UTCDateTime, nullable=True),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+    sa.Column("removed_at", UTCDateTime, nullable=True),
+    sa.Column("reserved_until", UTCDateTime, nullable=True),
+    sa.CheckConstraint("type IN ('authority', 'user', 'slice', 'node')", name="type"),
+)
+
+#: Roles: a user is a ``researcher`` of a slice or a ``pi`` of an authority.
+reg_members = sa.Table(
+    "reg_members", metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("reg_records.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("reg_records.id", ondelete="CASCADE"),
+              primary_key=True, index=True),
+    sa.Column("role", sa.String(16), primary_key=True),
+    sa.CheckConstraint("role IN ('researcher', 'pi')", name="role"),
+)

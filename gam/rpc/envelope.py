@@ -1,10 +1,13 @@
-"""The GENI return envelope every AM API method answers with.
+"""How a call's outcome is put on the wire: the GENI envelope, or SFA's Faults.
+
+The GENI return envelope every AM API method answers with:
 
 ``{code: {geni_code, am_type, am_code}, value, output}``: ``value`` is the
 method's result (``''`` on error), ``output`` says what went wrong (empty on
 success). A handler returns a plain value, or a :class:`Result` when it
 needs an output text or extra top-level members (GetVersion's ``geni_api``).
 """
+import xmlrpc.client
 from dataclasses import dataclass, field
 
 from gam.errors import GeniCode
@@ -50,4 +53,17 @@ class GeniEnvelope:
         return envelope["code"]["geni_code"]
 
 
-__all__ = ["AM_TYPE", "Result", "GeniEnvelope"]
+class FaultEnvelope:
+    """The SFA registry way: the bare value on success, an XML-RPC Fault
+    (``faultCode`` = geni_code, ``faultString`` = the message) on error."""
+
+    @staticmethod
+    def success(result):
+        return result.value if isinstance(result, Result) else result
+
+    @staticmethod
+    def error(geni_code, message, value=""):
+        return xmlrpc.client.Fault(int(geni_code), message or f"failed with code {geni_code}")
+
+
+__all__ = ["AM_TYPE", "Result", "GeniEnvelope", "FaultEnvelope"]

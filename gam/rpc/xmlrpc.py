@@ -177,8 +177,11 @@ class XMLRPCResource(resource.Resource):
         self._audit(call, call.geni_code)
         return body
 
-    def _dumps(self, envelope):
-        return xmlrpc.client.dumps((to_wire(envelope, "envelope"),), methodresponse=True,
+    def _dumps(self, answer):
+        """Serialise what the envelope built: a value, or an xmlrpc Fault."""
+        if isinstance(answer, xmlrpc.client.Fault):
+            return xmlrpc.client.dumps(answer, methodresponse=True).encode("utf-8")
+        return xmlrpc.client.dumps((to_wire(answer, "envelope"),), methodresponse=True,
                                    allow_none=False).encode("utf-8")
 
     def _incident(self, call, failure, problem):
@@ -190,7 +193,7 @@ class XMLRPCResource(resource.Resource):
         else:
             log.error("incident {incident}: {method} produced an unsendable result: {problem}",
                       incident=call.incident, method=call.method, problem=str(problem))
-        message = (f"{call.method} failed with an internal error of the aggregate "
+        message = (f"{call.method} failed with an internal error of the server "
                    f"(incident {call.incident}); please report the incident id to its "
                    "operator, who will find the details in the server log")
         return self._dumps(self.envelope.error(GeniCode.SERVERERROR, message))
