@@ -1,0 +1,138 @@
+"""How long the namespace driver takes to provision a LAN of N nodes.
+
+Run as root:  python3 bench/bench_provision.py [--sizes 1,10,50] [--repeat 1]
+
+For each size it provisions one LAN (capacity 100 Mbit/s) and N nodes with
+one experimenter each through the Drivers manager, until every sliver is
+geni_ready (each node's sshd answered through its login port), then
+deletes them all and checks that nothing is left. Prints wall times and
+the ratio to one node, and the CPU time the whole host spent meanwhile
+(all cores; beyond the wall time times the cores, work waits for CPU). Target: 50 nodes in under 60 s and no more than 5x
+one node. Uses its own prefix and state folder; cleans up on any exit.
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from twisted.internet import defer, reactor  # noqa: E402
+
+from gam.drivers import base  # noqa: E402
+from gam.drivers.config import parse_config  # noqa: E402
+from gam.drivers.manager import Drivers, SliverRef  # noqa: E402
+from tests.drivers.netns_support import skip_reason, snapshot  # noqa: E402
+from tests.drivers.support import link_plan, make_keypair, node_plan  # noqa: E402
+
+PREFIX = "gbn"
+
+
+def plans(n, user):
+    lan = link_plan("lan", [(f"n{i}", f"n{i}:if0", f"10.99.{i // 250}.{i % 250 + 1}")
+                            for i in range(n)], capacity_kbps=100000)
+    lan = base.LinkPlan(**{**lan.__dict__, "ends": tuple(
+        base.LinkEnd(e.node_client_id, e.interface_client_id, e.address, "255.255.0.0")
+        for e in lan.ends)})
+    nodes = [node_plan(f"n{i}", [(f"n{i}:if0", "lan", f"10.99.{i // 250}.{i % 250 + 1}")],
+                       users=[user]) for i in range(n)]
+    nodes = [base.NodePlan(**{**p.__dict__, "interfaces": tuple(
+        base.InterfacePlan(i.client_id, i.link_sliver, i.address, "255.255.0.0")
+        for i in p.interfaces)}) for p in nodes]
+    return lan, nodes
+
+
+def host_cpu():
+    """CPU seconds the whole host has spent busy (all cores), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+async def one_size(drivers, n, user):
+    lan, nodes = plans(n, user)
+    start, cpu = time.monotonic(), host_cpu()
+    out = await drivers.provision([lan], nodes, lambda outcome: None)
+    took = time.monotonic() - start
+    cpu = host_cpu() - cpu
+    bad = {u: o.error for u, o in out.items() if o.state != base.READY}
+    refs = [SliverRef(p.sliver_urn, p.sliver_type, out[p.sliver_urn].data) for p in nodes]
+    refs.append(SliverRef(lan.sliver_urn, "link", out[lan.sliver_urn].data))
+    start = time.monotonic()
+    gone = await drivers.delete(refs)
+    deleted = time.monotonic() - start
+    left = {u: o.error for u, o in gone.items() if o.error}
+    return took, cpu, deleted, bad, left
+
+
+async def main(args):
+    reason = skip_reason()
+    if reason:
+        print(f"bench_provision: cannot run: {reason}")
+        return 1
+    state_dir = tempfile.mkdtemp(prefix="gam-bench-")
+    cfg = parse_config({"pool_size": args.pool, "handlers": {
+        "node": {"class": "gam.drivers.netns.NetnsNodeHandler", "resource_types": ["namespace"],
+                 "prefix": PREFIX, "state_dir": state_dir, "retries": 0,
+                 "timeouts": {"create": 120, "delete": 60},
+                 "login": {"bind": "127.0.0.1", "ports": "0"}},
+        "link": {"class": "gam.drivers.netns.NetnsLinkHandler", "resource_types": ["link"],
+                 "prefix": PREFIX, "retries": 0}}})
+    drivers = Drivers(cfg)
+    await drivers.start()
+    before = snapshot(PREFIX, state_dir)
+    _, pub = make_keypair()
+    user = base.User("urn:publicid:IDN+gam.bench+user+bench", "bench", (pub,))
+    status = 0
+    try:
+        print(f"namespace driver, pool_size {args.pool}, {os.cpu_count()} CPUs")
+        print(f"{'nodes':>6} {'provision s':>12} {'per node s':>11} {'x one node':>11} "
+              f"{'CPU s':>7} {'delete s':>9}")
+        base_time = None
+        for n in args.sizes:
+            for _ in range(args.repeat):
+                took, cpu, deleted, bad, left = await one_size(drivers, n, user)
+                base_time = base_time or took
+                print(f"{n:>6} {took:>12.2f} {took / n:>11.3f} {took / base_time:>11.1f} "
+                      f"{cpu:>7.2f} {deleted:>9.2f}")
+                if bad or left:
+                    status = 1
+                    print(f"  failed: {bad or left}")
+        after = snapshot(PREFIX, state_dir)
+        print("nothing left after delete" if after == before else f"LEFT OVER: {after}")
+        status = status or int(after != before)
+    finally:
+        await drivers.clean_restart([])
+        await drivers.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+    return status
+
+
+def run():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1,10,50",
+                        type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--pool", type=int, default=16)
+    args = parser.parse_args()
+    result = {}
+
+    def done(status):
+        result["status"] = status
+        reactor.stop()
+
+    def failed(f):
+        f.printTraceback()
+        done(2)
+
+    reactor.callWhenRunning(
+        lambda: defer.ensureDeferred(main(args)).addCallbacks(done, failed))
+    reactor.run()
+    return result.get("status", 2)
+
+
+if __name__ == "__main__":
+    sys.exit(run())
