@@ -8,7 +8,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     license="MIT",
-    python_requires=">=3.10",
+    python_requires=">=3.11",
     packages=find_packages(include=["gam", "gam.*"]),
     include_package_data=True,
     package_data={
@@ -30,6 +30,9 @@ setup(
         "alembic>=1.13,<2",
         "pyyaml>=6,<7",
         "paramiko>=3.4,<6",
+        # The Ansible driver path (ansible-core 2.19 needs Python 3.11).
+        "ansible-core>=2.19,<2.20",
+        "ansible-runner>=2.4,<2.5",
     ],
     extras_require={
         # PostgreSQL instead of the default SQLite file
