@@ -135,6 +135,8 @@ def _default_disk_images(authority):
 def _default_sliver_types(image_names):
     return (
         SliverType("default-vm", False, image_names, image_names[0], cores=1, memory_mb=1024),
+        # the sliver type geni-lib's and Emulab's request examples name
+        SliverType("emulab-xen", False, image_names, image_names[0], cores=1, memory_mb=1024),
         SliverType("raw-pc", True, image_names, image_names[0]),
     )
 

@@ -37,7 +37,7 @@ class DefaultTests(unittest.SynchronousTestCase):
         self.assertEqual(inv.component_manager_id, "urn:publicid:IDN+gam.localhost+authority+cm")
         self.assertEqual([h.name for h in inv.hosts], ["node1", "node2", "node3", "node4"])
         self.assertEqual(inv.hosts[2].component_id, "urn:publicid:IDN+gam.localhost+node+node3")
-        self.assertEqual([t.name for t in inv.sliver_types], ["default-vm", "raw-pc"])
+        self.assertEqual([t.name for t in inv.sliver_types], ["default-vm", "emulab-xen", "raw-pc"])
         self.assertFalse(inv.sliver_type("default-vm").exclusive)
         self.assertEqual(inv.sliver_type("default-vm").cores, 1)
         self.assertTrue(inv.sliver_type("raw-pc").exclusive)

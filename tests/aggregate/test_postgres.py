@@ -1,0 +1,31 @@
+"""The delegate's tests again on PostgreSQL (skipped without GAM_TEST_POSTGRES_URL)."""
+from tests.aggregate import test_allocate, test_expiry, test_lifecycle, test_recovery
+from tests.db.support import PostgresBackend
+
+
+class AllocateTests(PostgresBackend, test_allocate.AllocateTests):
+    pass
+
+
+class ProvisionTests(PostgresBackend, test_lifecycle.ProvisionTests):
+    pass
+
+
+class ActionTests(PostgresBackend, test_lifecycle.ActionTests):
+    pass
+
+
+class RenewTests(PostgresBackend, test_lifecycle.RenewTests):
+    pass
+
+
+class DeleteShutdownTests(PostgresBackend, test_lifecycle.DeleteShutdownTests):
+    pass
+
+
+class ExpiryTests(PostgresBackend, test_expiry.ExpiryTests):
+    pass
+
+
+class RecoveryTests(PostgresBackend, test_recovery.RecoveryTests):
+    pass
