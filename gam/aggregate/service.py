@@ -25,7 +25,7 @@ from gam.auth.trust import TrustRoots
 from gam.db.connector import DBConnector
 from gam.errors import ConfigError
 from gam.rpc import tls
-from gam.rpc.am import am_site
+from gam.rpc.am import am_site_with_v2
 
 log = Logger(namespace="gam.aggregate")
 
@@ -111,8 +111,8 @@ class AMService(service.Service):
             clock=clock if clock is not None else reactor, reactor=reactor)
         self.expirer = Expirer(self.aggregate, clock if clock is not None else reactor,
                                config.limits.expiry_interval)
-        self.site = am_site(self.aggregate, authorizer, path=config.rpc_path,
-                            max_body=config.limits.max_request_bytes)
+        self.site = am_site_with_v2(self.aggregate, authorizer, path=config.rpc_path,
+                                    max_body=config.limits.max_request_bytes)
         self.factory = _Connections(self.site)
         self.port = None
         self.ready = None

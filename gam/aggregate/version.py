@@ -1,4 +1,5 @@
 """GetVersion's value: what omni, jFed and the acceptance tests check."""
+from gam.rpc.amapi2 import api_versions
 from gam.rspec import namespaces as ns
 
 #: Extensions gam reads in requests (emulab: ``<emulab:xen cores= ram=>``).
@@ -24,7 +25,8 @@ def version_value(url, am_urn):
     """The value of GetVersion for an AM reachable at ``url`` (absolute)."""
     return {
         "geni_api": 3,
-        "geni_api_versions": {"3": url},
+        # v3 at ``url``, v2 (for geni-lib) beside it on the same site
+        "geni_api_versions": api_versions(url),
         "geni_request_rspec_versions": [_rspec_version("request", REQUEST_EXTENSIONS)],
         "geni_ad_rspec_versions": [_rspec_version("ad", AD_EXTENSIONS)],
         "geni_credential_types": [dict(c) for c in CREDENTIAL_TYPES],

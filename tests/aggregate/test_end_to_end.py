@@ -39,7 +39,8 @@ class VersionAndResourcesTests(AMServiceCase):
         self.assertEqual(envelope["geni_api"], 3)
         value = self.assertEnvelope(envelope, 0)
         self.assertEqual(value["geni_api"], 3)
-        self.assertEqual(value["geni_api_versions"], {"3": self.url})
+        self.assertEqual(value["geni_api_versions"],
+                         {"3": self.url, "2": self.url.replace("/am/3.0", "/am/2.0")})
         self.assertIs(type(value["geni_single_allocation"]), int)
         self.assertEqual(value["geni_single_allocation"], 0)
         self.assertEqual(value["geni_allocate"], "geni_many")
