@@ -15,7 +15,10 @@ DEFAULT_MAX_BYTES = 2_000_000
 
 _XML_DECL = re.compile(r"^\s*<\?xml\b[^>]*\?>")
 # A DOCTYPE in the prolog (after the declaration, comments and PIs).
-_PROLOG_DOCTYPE = re.compile(rb"^(?:\xef\xbb\xbf)?(?:\s|<\?.*?\?>|<!--.*?-->)*<!DOCTYPE", re.S)
+# Each alternative consumes exactly its construct (no lazy ".*?" that could
+# run on to the end of the document looking for a later "?>").
+_PROLOG_DOCTYPE = re.compile(
+    rb"^(?:\xef\xbb\xbf)?(?:\s|<\?(?:[^?]|\?(?!>))*\?>|<!--(?:[^-]|-(?!->))*-->)*<!DOCTYPE")
 
 
 def safe_parser():

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from gam.auth import xmldsig
 from gam.auth.credential import CredentialError, SignedCredential, gid_from_pem, parse_credential
@@ -118,10 +119,11 @@ class CertificateCache:
         return gid
 
     def gid_from_pem(self, pem):
-        gid = self._gids.get(pem)
+        key = pem.strip()
+        gid = self._gids.get(key)
         if gid is None:
             gid = gid_from_pem(pem)
-            self._gids.put(pem, gid)
+            self._gids.put(key, gid)
         return gid
 
     def xmlsec_key(self, gid):
@@ -134,6 +136,13 @@ class CertificateCache:
     def clear(self):
         self._gids.clear()
         self._keys.clear()
+
+    def add_known(self, gids):
+        """Enter already-parsed certificates (the trust roots) by their DER and PEM forms."""
+        for gid in gids:
+            self._gids.put(gid.cert.public_bytes(serialization.Encoding.DER), gid)
+            self._gids.put(gid.pem.strip(), gid)
+            self.xmlsec_key(gid)
 
 
 class CredentialVerifier:
@@ -149,11 +158,18 @@ class CredentialVerifier:
         self._results = _LRU(cache_size)
         self._chains = _LRU(cache_size)
         self.certificates = CertificateCache(cache_size)
+        if cache_size:
+            # The trust roots are configuration, parsed once: a signature by
+            # a root needs no certificate parsing at all.
+            self.certificates.add_known(trust_roots)
 
     def clear_cache(self):
+        """Forget everything learnt from credentials (the trust roots stay known)."""
         self._results.clear()
         self._chains.clear()
         self.certificates.clear()
+        if self.certificates._gids.size:
+            self.certificates.add_known(self.trust_roots)
 
     def verify_chain(self, chain, now=None):
         """Chain verification with a date-aware cache."""
