@@ -144,6 +144,8 @@ class AMService(service.Service):
             await self.aggregate.start()
             self.expirer.start()
             self._started.append(self._stop_aggregate)
+            self.authorizer.start(self.reactor)
+            self._started.append(self._stop_authorizer)
             self.port = tls.listen(self.reactor, self.factory, self.config.host,
                                    self.config.port, self.tls_options)
             self._started.append(self._stop_listening)
@@ -162,6 +164,9 @@ class AMService(service.Service):
                 await step()
             except Exception:
                 log.failure("stopping the AM: a step failed")
+
+    async def _stop_authorizer(self):
+        self.authorizer.stop()
 
     async def _stop_listening(self):
         port, self.port = self.port, None

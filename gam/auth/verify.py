@@ -10,6 +10,7 @@ used only while every level and every certificate it relied on is still
 within its dates, so a cache can never accept what has since expired.
 """
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -54,26 +55,32 @@ class VerifiedCredential:
 
 
 class _LRU:
+    """A bounded mapping, least recently used out first; safe across threads."""
+
     def __init__(self, size):
         self.size = size
         self.data = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key):
-        value = self.data.get(key)
-        if value is not None:
-            self.data.move_to_end(key)
-        return value
+        with self._lock:
+            value = self.data.get(key)
+            if value is not None:
+                self.data.move_to_end(key)
+            return value
 
     def put(self, key, value):
         if self.size <= 0:
             return
-        self.data[key] = value
-        self.data.move_to_end(key)
-        while len(self.data) > self.size:
-            self.data.popitem(last=False)
+        with self._lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
 
     def clear(self):
-        self.data.clear()
+        with self._lock:
+            self.data.clear()
 
 
 def gid_from_der(der):

@@ -210,12 +210,12 @@ class AMAPIv2(AMAPIv3):
         self._check_rspec_version(options, "ListResources", required=True)
         compressed = _flag(options, "geni_compressed")
         if "geni_slice_urn" not in options:
-            auth = self._authorize(call, credentials, None, "ListResources", options)
+            auth = await self._authorize(call, credentials, None, "ListResources", options)
             rspec = await self.delegate.list_resources(auth, options)
         else:
             slice_urn = decode_slice_urn(options["geni_slice_urn"], "option geni_slice_urn")
             call.slice = str(slice_urn)
-            auth = self._authorize(call, credentials, slice_urn, "Describe", options)
+            auth = await self._authorize(call, credentials, slice_urn, "Describe", options)
             described = await self.delegate.describe(auth, slice_urn, None, options)
             if not isinstance(described, dict):
                 raise TypeError(f"describe returned {type(described).__name__}, not a dict")
@@ -236,7 +236,7 @@ class AMAPIv2(AMAPIv3):
         if users:
             options["geni_users"] = users
         options["geni_best_effort"] = False
-        auth = self._authorize(call, credentials, slice_urn, "CreateSliver", options)
+        auth = await self._authorize(call, credentials, slice_urn, "CreateSliver", options)
         async with self._creating.hold(str(slice_urn)):
             if await self._slivers_of(auth, slice_urn):
                 raise AlreadyExists(
@@ -275,7 +275,7 @@ class AMAPIv2(AMAPIv3):
         slice_urn = decode_slice_urn(slice_urn)
         call.slice = str(slice_urn)
         options = decode_options(options)
-        auth = self._authorize(call, credentials, slice_urn, "SliverStatus", options)
+        auth = await self._authorize(call, credentials, slice_urn, "SliverStatus", options)
         async with self._v2_words(slice_urn):
             status = await self.delegate.status(auth, slice_urn, None, options)
         slivers = _live(status.get("geni_slivers") if isinstance(status, dict) else None)
@@ -303,7 +303,7 @@ class AMAPIv2(AMAPIv3):
         expiration_time = parse_time(expiration_time, "expiration_time")
         options = decode_options(options)
         options["geni_best_effort"] = False
-        auth = self._authorize(call, credentials, slice_urn, "RenewSliver", options)
+        auth = await self._authorize(call, credentials, slice_urn, "RenewSliver", options)
         async with self._v2_words(slice_urn):
             renewed = await self.delegate.renew(auth, slice_urn, None, expiration_time,
                                                 options)
@@ -319,7 +319,7 @@ class AMAPIv2(AMAPIv3):
         call.slice = str(slice_urn)
         options = decode_options(options)
         options["geni_best_effort"] = False
-        auth = self._authorize(call, credentials, slice_urn, "DeleteSliver", options)
+        auth = await self._authorize(call, credentials, slice_urn, "DeleteSliver", options)
         async with self._v2_words(slice_urn):
             deleted = await self.delegate.delete(auth, slice_urn, None, options)
         problems = _errors(deleted)

@@ -110,8 +110,9 @@ class AMAPIv3:
 
     # ------------------------------------------------------------ helpers
 
-    def _authorize(self, call, credentials, target, method, options):
-        auth = self.authorizer.authorize(call.peer_chain, credentials, target, method, options)
+    async def _authorize(self, call, credentials, target, method, options):
+        auth = await self.authorizer.authorize_in_pool(call.peer_chain, credentials, target,
+                                                       method, options)
         caller = auth.caller
         call.caller = str(caller.urn)
         if caller.tool is not None:
@@ -164,7 +165,7 @@ class AMAPIv3:
         options = decode_options(options)
         self._check_rspec_version(options, "ListResources", required=True)
         compressed = _flag(options, "geni_compressed")
-        auth = self._authorize(call, credentials, None, "ListResources", options)
+        auth = await self._authorize(call, credentials, None, "ListResources", options)
         rspec = await self.delegate.list_resources(auth, options)
         if not isinstance(rspec, str):
             raise TypeError(f"list_resources returned {type(rspec).__name__}, not a string")
@@ -175,7 +176,7 @@ class AMAPIv3:
         self._check_rspec_version(options, "Describe", required=True)
         compressed = _flag(options, "geni_compressed")
         slice_urn, slivers = await self._target(call, urns)
-        auth = self._authorize(call, credentials, slice_urn, "Describe", options)
+        auth = await self._authorize(call, credentials, slice_urn, "Describe", options)
         result = await self.delegate.describe(auth, slice_urn, slivers, options)
         if compressed and isinstance(result, dict) and isinstance(result.get("geni_rspec"), str):
             result = dict(result, geni_rspec=compress(result["geni_rspec"]))
@@ -193,27 +194,27 @@ class AMAPIv3:
         if not isinstance(rspec, str) or not rspec.strip():
             raise BadArgs("rspec must be the request RSpec document as a non-empty string")
         options = decode_options(options)
-        auth = self._authorize(call, credentials, slice_urn, "Allocate", options)
+        auth = await self._authorize(call, credentials, slice_urn, "Allocate", options)
         return await self.delegate.allocate(auth, slice_urn, rspec, options)
 
     async def Renew(self, call, urns, credentials, expiration_time, options=None):
         expiration_time = parse_time(expiration_time, "expiration_time")
         options = decode_options(options)
         slice_urn, slivers = await self._target(call, urns)
-        auth = self._authorize(call, credentials, slice_urn, "Renew", options)
+        auth = await self._authorize(call, credentials, slice_urn, "Renew", options)
         return await self.delegate.renew(auth, slice_urn, slivers, expiration_time, options)
 
     async def Provision(self, call, urns, credentials, options=None):
         options = decode_options(options)
         self._check_rspec_version(options, "Provision", required=False)
         slice_urn, slivers = await self._target(call, urns)
-        auth = self._authorize(call, credentials, slice_urn, "Provision", options)
+        auth = await self._authorize(call, credentials, slice_urn, "Provision", options)
         return await self.delegate.provision(auth, slice_urn, slivers, options)
 
     async def Status(self, call, urns, credentials, options=None):
         options = decode_options(options)
         slice_urn, slivers = await self._target(call, urns)
-        auth = self._authorize(call, credentials, slice_urn, "Status", options)
+        auth = await self._authorize(call, credentials, slice_urn, "Status", options)
         return await self.delegate.status(auth, slice_urn, slivers, options)
 
     async def PerformOperationalAction(self, call, urns, credentials, action, options=None):
@@ -222,7 +223,7 @@ class AMAPIv3:
                           "'geni_start'")
         options = decode_options(options)
         slice_urn, slivers = await self._target(call, urns)
-        auth = self._authorize(call, credentials, slice_urn, "PerformOperationalAction",
+        auth = await self._authorize(call, credentials, slice_urn, "PerformOperationalAction",
                                options)
         return await self.delegate.perform_operational_action(
             auth, slice_urn, slivers, action.strip(), options)
@@ -230,14 +231,14 @@ class AMAPIv3:
     async def Delete(self, call, urns, credentials, options=None):
         options = decode_options(options)
         slice_urn, slivers = await self._target(call, urns)
-        auth = self._authorize(call, credentials, slice_urn, "Delete", options)
+        auth = await self._authorize(call, credentials, slice_urn, "Delete", options)
         return await self.delegate.delete(auth, slice_urn, slivers, options)
 
     async def Shutdown(self, call, slice_urn, credentials, options=None):
         slice_urn = decode_slice_urn(slice_urn)
         call.slice = str(slice_urn)
         options = decode_options(options)
-        auth = self._authorize(call, credentials, slice_urn, "Shutdown", options)
+        auth = await self._authorize(call, credentials, slice_urn, "Shutdown", options)
         return await self.delegate.shutdown(auth, slice_urn, options)
 
 

@@ -3,9 +3,12 @@ import datetime
 import os
 import shutil
 import subprocess
+import threading
 import xmlrpc.client
 
 from lxml import etree
+from twisted.internet import defer, reactor
+from twisted.trial import unittest
 from twisted.trial.unittest import SynchronousTestCase
 
 from gam.auth import credential as cred
@@ -14,7 +17,7 @@ from gam.auth.authorize import decode_credentials
 from gam.auth.gid import utcnow
 from gam.auth.trust import TrustRoots
 from gam.auth.verify import CredentialVerifier, signer_chain
-from gam.errors import GeniCode
+from gam.errors import GeniCode, GeniError
 from tests.auth.support import DAY, pki, sfa
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -301,3 +304,47 @@ class Xmlsec1Tests(SynchronousTestCase):
     def test_sha256_signature(self):
         out = self.run_xmlsec1(pki().slice_credential(algorithm="sha256"), "ref0")
         self.assertEqual(out.returncode, 0, out.stderr)
+
+
+class PoolTests(unittest.TestCase):
+    """authorize_in_pool checks credentials off the reactor thread once started."""
+
+    def run_in_pool(self, authorizer):
+        p = pki()
+        threads = []
+        original = authorizer.authorize
+
+        def spy(*args, **kwargs):
+            threads.append(threading.current_thread())
+            return original(*args, **kwargs)
+
+        authorizer.authorize = spy
+        d = defer.Deferred.fromCoroutine(authorizer.authorize_in_pool(
+            p.alice.peer_chain, [sfa(p.slice_credential())], p.slice_urn, "Allocate"))
+        return d.addCallback(lambda auth: (auth, threads))
+
+    @defer.inlineCallbacks
+    def test_started_pool_runs_elsewhere(self):
+        authorizer = pki().authorizer()
+        authorizer.start(reactor)
+        self.addCleanup(authorizer.stop)
+        auth, threads = yield self.run_in_pool(authorizer)
+        self.assertEqual(auth.caller.urn, pki().alice.urn)
+        self.assertIsNot(threads[0], threading.current_thread())
+
+    @defer.inlineCallbacks
+    def test_unstarted_runs_in_caller_thread(self):
+        auth, threads = yield self.run_in_pool(pki().authorizer())
+        self.assertEqual(auth.caller.urn, pki().alice.urn)
+        self.assertIs(threads[0], threading.current_thread())
+
+    @defer.inlineCallbacks
+    def test_refusal_crosses_back(self):
+        authorizer = pki().authorizer()
+        authorizer.start(reactor)
+        self.addCleanup(authorizer.stop)
+        p = pki()
+        with self.assertRaises(GeniError) as cm:
+            yield defer.Deferred.fromCoroutine(authorizer.authorize_in_pool(
+                p.bob.peer_chain, [sfa(p.slice_credential())], p.slice_urn, "Allocate"))
+        self.assertEqual(cm.exception.reason, "wrong-owner")
