@@ -135,8 +135,10 @@ class TrustRoots:
             if len(path) > MAX_DEPTH:
                 raise ChainError(f"the chain of {gids[0].urn} is longer than {MAX_DEPTH}",
                                  reason="untrusted")
+            # A trust root the client also sent is one candidate, not two.
             candidates = list(self.issuers_of(current)) + [
-                g for g in pool.get(current.cert.issuer, ()) if g not in path]
+                g for g in pool.get(current.cert.issuer, ())
+                if g not in path and g.fingerprint not in self._by_fingerprint]
             if current.cert.issuer == current.cert.subject:
                 candidates = [g for g in candidates if g.fingerprint in self._by_fingerprint]
             if not candidates:

@@ -111,33 +111,35 @@ class CertificateCache:
     """Parsed certificates and xmlsec keys, by their bytes.
 
     A GID depends only on its certificate's bytes, so the same bytes give
-    the same GID; nothing here decides trust or dates.
+    the same GID; nothing here decides trust or dates. ``known`` entries
+    (the trust roots: configuration) stay when the cache is cleared.
     """
 
     def __init__(self, size):
         self._gids = _LRU(size)
         self._keys = _LRU(size)
+        self._known_gids = {}
+        self._known_keys = {}
 
-    def gid_from_der(self, der):
-        gid = self._gids.get(der)
+    def _gid(self, key, load):
+        gid = self._known_gids.get(key) or self._gids.get(key)
         if gid is None:
-            gid = gid_from_der(der)
-            self._gids.put(der, gid)
-        return gid
-
-    def gid_from_pem(self, pem):
-        key = pem.strip()
-        gid = self._gids.get(key)
-        if gid is None:
-            gid = gid_from_pem(pem)
+            gid = load()
             self._gids.put(key, gid)
         return gid
 
+    def gid_from_der(self, der):
+        return self._gid(der, lambda: gid_from_der(der))
+
+    def gid_from_pem(self, pem):
+        return self._gid(pem.strip(), lambda: gid_from_pem(pem))
+
     def xmlsec_key(self, gid):
-        key = self._keys.get(gid.public_key_der)
+        spki = gid.public_key_der
+        key = self._known_keys.get(spki) or self._keys.get(spki)
         if key is None:
             key = xmldsig.load_public_key(gid.cert.public_key())
-            self._keys.put(gid.public_key_der, key)
+            self._keys.put(spki, key)
         return key
 
     def clear(self):
@@ -145,11 +147,12 @@ class CertificateCache:
         self._keys.clear()
 
     def add_known(self, gids):
-        """Enter already-parsed certificates (the trust roots) by their DER and PEM forms."""
+        """Keep already-parsed certificates (the trust roots) by DER and PEM, and their keys."""
         for gid in gids:
-            self._gids.put(gid.cert.public_bytes(serialization.Encoding.DER), gid)
-            self._gids.put(gid.pem.strip(), gid)
-            self.xmlsec_key(gid)
+            self._known_gids[gid.cert.public_bytes(serialization.Encoding.DER)] = gid
+            self._known_gids[gid.pem.strip()] = gid
+            self._known_keys[gid.public_key_der] = xmldsig.load_public_key(
+                gid.cert.public_key())
 
 
 class CredentialVerifier:
@@ -175,8 +178,6 @@ class CredentialVerifier:
         self._results.clear()
         self._chains.clear()
         self.certificates.clear()
-        if self.certificates._gids.size:
-            self.certificates.add_known(self.trust_roots)
 
     def verify_chain(self, chain, now=None):
         """Chain verification with a date-aware cache."""
