@@ -37,6 +37,9 @@ setup(
     extras_require={
         # PostgreSQL instead of the default SQLite file
         "postgresql": ["psycopg[binary]>=3.1,<4"],
+        # what the client tests drive gam with: geni-lib imports six without
+        # declaring it and needs setuptools' pkg_resources (gone in 82)
+        "test": ["geni-lib>=0.9.9.4,<0.10", "six>=1.16", "setuptools<82"],
     },
     entry_points={"console_scripts": ["gam = gam.cli:main"]},
     classifiers=[

@@ -15,8 +15,10 @@ import os
 import sqlalchemy.exc
 from twisted.application import service
 from twisted.internet import defer
+from twisted.internet.interfaces import IProtocolNegotiationFactory
 from twisted.logger import Logger
 from twisted.protocols import policies
+from zope.interface import implementer
 
 from gam.aggregate.delegate import Aggregate
 from gam.aggregate.expiry import Expirer
@@ -54,10 +56,17 @@ def load_drivers(config, reactor):
     return Drivers.from_files([config.drivers_dir], reactor=reactor)
 
 
+@implementer(IProtocolNegotiationFactory)
 class _Connections(policies.WrappingFactory):
     """Keeps the open connections so that stopping can close them."""
 
     noisy = False
+
+    def acceptableProtocols(self):
+        """The wrapped Site's ALPN protocols. Twisted's TLS asks the listening
+        factory; without them it fails the handshake of every client that
+        offers ALPN (requests/urllib3 2 as geni-lib uses it, curl)."""
+        return IProtocolNegotiationFactory(self.wrappedFactory).acceptableProtocols()
 
     def __init__(self, wrapped):
         super().__init__(wrapped)

@@ -1,0 +1,1 @@
+"""Third-party GENI clients (geni-lib, ...) driving a gam started by the test."""
