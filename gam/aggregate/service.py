@@ -15,10 +15,7 @@ import os
 import sqlalchemy.exc
 from twisted.application import service
 from twisted.internet import defer
-from twisted.internet.interfaces import IProtocolNegotiationFactory
 from twisted.logger import Logger
-from twisted.protocols import policies
-from zope.interface import implementer
 
 from gam.aggregate.delegate import Aggregate
 from gam.aggregate.expiry import Expirer
@@ -28,6 +25,7 @@ from gam.db.connector import DBConnector
 from gam.errors import ConfigError
 from gam.rpc import tls
 from gam.rpc.am import am_site_with_v2
+from gam.rpc.connections import TrackedConnections
 
 log = Logger(namespace="gam.aggregate")
 
@@ -54,39 +52,6 @@ def load_drivers(config, reactor):
             "installation cannot provision anything, so the AM does not start. Install a "
             "gam with its drivers") from None
     return Drivers.from_files([config.drivers_dir], reactor=reactor)
-
-
-@implementer(IProtocolNegotiationFactory)
-class _Connections(policies.WrappingFactory):
-    """Keeps the open connections so that stopping can close them."""
-
-    noisy = False
-
-    def acceptableProtocols(self):
-        """The wrapped Site's ALPN protocols. Twisted's TLS asks the listening
-        factory; without them it fails the handshake of every client that
-        offers ALPN (requests/urllib3 2 as geni-lib uses it, curl)."""
-        return IProtocolNegotiationFactory(self.wrappedFactory).acceptableProtocols()
-
-    def __init__(self, wrapped):
-        super().__init__(wrapped)
-        self._idle = []
-
-    def unregisterProtocol(self, p):
-        super().unregisterProtocol(p)
-        if not self.protocols:
-            waiters, self._idle = self._idle, []
-            for d in waiters:
-                d.callback(None)
-
-    def close_all(self):
-        if not self.protocols:
-            return defer.succeed(None)
-        d = defer.Deferred()
-        self._idle.append(d)
-        for p in list(self.protocols):
-            p.transport.abortConnection()
-        return d
 
 
 class AMService(service.Service):
@@ -122,7 +87,7 @@ class AMService(service.Service):
                                config.limits.expiry_interval)
         self.site = am_site_with_v2(self.aggregate, authorizer, path=config.rpc_path,
                                     max_body=config.limits.max_request_bytes)
-        self.factory = _Connections(self.site)
+        self.factory = TrackedConnections(self.site)
         self.port = None
         self.ready = None
         self._started = []

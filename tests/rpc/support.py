@@ -13,41 +13,15 @@ import tempfile
 import xmlrpc.client
 
 from twisted.internet import defer, reactor, threads
-from twisted.protocols import policies
 from twisted.trial import unittest
 
 from gam.rpc import tls
 from gam.rpc.am import am_site
+from gam.rpc.connections import TrackedConnections
 from tests.pki import pki, struct
 from tests.rpc.fakes import FakeDelegate
 
 CLIENT_TIMEOUT = 15
-
-
-class _Tracker(policies.WrappingFactory):
-    """Remembers open connections so that a test can close them all."""
-
-    noisy = False
-
-    def __init__(self, wrapped):
-        super().__init__(wrapped)
-        self._idle = []
-
-    def unregisterProtocol(self, p):
-        super().unregisterProtocol(p)
-        if not self.protocols:
-            waiters, self._idle = self._idle, []
-            for d in waiters:
-                d.callback(None)
-
-    def close_all(self):
-        if not self.protocols:
-            return defer.succeed(None)
-        d = defer.Deferred()
-        self._idle.append(d)
-        for p in list(self.protocols):
-            p.transport.abortConnection()
-        return d
 
 
 def client_context(identity=None, *, chain=None, trust=None):
@@ -92,7 +66,7 @@ class TLSServer:
     """A site listening with TLS on 127.0.0.1; stopped by the test's cleanup."""
 
     def __init__(self, testcase, site, tls_options, trust_pem):
-        self.tracker = _Tracker(site)
+        self.tracker = TrackedConnections(site)
         self.port = tls.listen(reactor, self.tracker, "127.0.0.1", 0, tls_options)
         self.trust_pem = trust_pem
         testcase.addCleanup(self.stop)
