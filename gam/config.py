@@ -41,10 +41,10 @@ import socket
 from dataclasses import dataclass
 from datetime import timedelta
 
-import yaml
 
 from gam.auth.urn import URN, URNError
 from gam.errors import ConfigError
+from gam.yamlfile import read_yaml
 from gam.inventory import Inventory
 
 DEFAULT_PORT = 12346
@@ -107,19 +107,7 @@ class Config:
 
 def load_config(path):
     """Read and check the YAML file ``path``; raises ConfigError."""
-    if not os.path.isfile(path):
-        raise ConfigError("the configuration file does not exist; pass -c with the path of "
-                          "gam.yaml (see etc/gam.yaml)", path=path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise ConfigError(f"is not valid YAML{line}: {getattr(e, 'problem', e)}",
-                          path=path) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot be read: {e}", path=path) from None
+    data = read_yaml(path, missing="pass -c with the path of gam.yaml (see etc/gam.yaml)")
     base = os.path.dirname(os.path.abspath(path))
     return parse_config(data, path=path, base_dir=base)
 

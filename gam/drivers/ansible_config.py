@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from gam.drivers.ansible import Host
 from gam.drivers.base import ACTIONS
 from gam.errors import ConfigError
+from gam.yamlfile import read_yaml
 
 OPERATIONS = ("create", "delete", "poll", "perform", "clean_restart")
 REQUIRED_OPERATIONS = ("create", "delete", "poll", "clean_restart")
@@ -201,15 +202,7 @@ def parse_settings(raw, *, path=None, key=None):
 def load_handlers(path):
     """Read a handlers file (``handlers: {name: mapping}``) and return
     ``{name: AnsibleSettings}``."""
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f)
-    except OSError as e:
-        raise ConfigError(f"cannot read it: {e.strerror}", path=path) from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f"is not valid YAML: {e}", path=path) from e
+    doc = read_yaml(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("handlers"), dict):
         raise ConfigError("must be a mapping with a handlers: mapping of name to handler",
                           path=path, key="handlers")

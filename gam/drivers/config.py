@@ -31,10 +31,10 @@ import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-import yaml
 
 from gam.drivers.base import Handler
 from gam.errors import ConfigError
+from gam.yamlfile import read_yaml
 
 #: Operations with a timeout of their own.
 OPERATIONS = ("create", "delete", "poll", "perform", "clean_restart")
@@ -260,16 +260,6 @@ def merge(configs):
                 types[t] = where
             specs.append(spec)
     return DriversConfig(pool_size=pool, handlers=tuple(specs), sources=tuple(sources))
-
-
-def read_yaml(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return yaml.safe_load(f)
-    except OSError as e:
-        raise ConfigError(f"cannot read it: {e.strerror}", path=path) from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f"is not valid YAML: {e}", path=path) from e
 
 
 def load_config(paths=DEFAULT_FILES):

@@ -10,9 +10,9 @@ import os
 import re
 from dataclasses import dataclass, replace
 
-import yaml
 
 from gam.errors import ConfigError
+from gam.yamlfile import read_yaml
 
 _AUTHORITY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 
@@ -177,16 +177,7 @@ def settings_from_dict(section, *, path=None, base_dir="."):
 
 def load_settings(path):
     """Read ``path`` (YAML) and return its RegistrySettings."""
-    if not os.path.isfile(path):
-        raise ConfigError("the configuration file does not exist; copy etc/registry.yaml "
-                          "and adapt it", path=path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            document = yaml.safe_load(f)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"is not valid YAML: {e}", path=path) from None
-    except OSError as e:
-        raise ConfigError(f"cannot be read: {e.strerror}", path=path) from None
+    document = read_yaml(path, missing="copy etc/registry.yaml and adapt it")
     if document is None:
         document = {}
     if not isinstance(document, dict):
