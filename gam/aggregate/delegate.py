@@ -301,7 +301,9 @@ class Aggregate:
             raise GeniError("could not free " + "; ".join(
                 f"{s.urn}: {s.error}" for s in failed) + f" (deleted: {gone}); call Delete "
                 "again, or with geni_best_effort for a per-sliver answer")
-        return ([sliver_info(s) for s in deleted]
+        # A freed sliver's answer carries no error: an old one (say, of a
+        # failed create) would tell the client this Delete failed.
+        return ([sliver_info(s, "") for s in deleted]
                 + [sliver_info(s, s.error) for s in failed])
 
     async def free(self, slivers, hold_until=None):

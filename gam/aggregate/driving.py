@@ -238,8 +238,9 @@ class DriverGateway:
                     f"({sliver.resource_type}); it offers {', '.join(offered) or 'none'}",
                     reason="unsupported-action")
 
-    def provision(self, slivers):
-        """Create ``slivers`` (links first, then nodes) in the background."""
+    def provision(self, slivers, remake=False):
+        """Create ``slivers`` (links first, then nodes) in the background;
+        ``remake``: first remove whatever an earlier attempt left of them."""
         links = [link_plan(s) for s in slivers if s.kind == "link"]
         nodes = [s for s in slivers if s.kind == "node"]
         urns = [s.urn for s in slivers]
@@ -248,6 +249,8 @@ class DriverGateway:
             return None
 
         async def work():
+            if remake:      # the drivers find leftovers by name; errors show in the create
+                await self.drivers.delete([sliver_ref(s) for s in slivers])
             making = {p.sliver_urn for p in links}
             stitching = await self.db.read(thd_stitching, nodes, making) if nodes else {}
             return await self.drivers.provision(links, [node_plan(s) for s in nodes],
@@ -264,7 +267,7 @@ class DriverGateway:
         made = [s for s in slivers if s.data.get("driver")]
         unmade = [s for s in slivers if not s.data.get("driver")]
         if action in (lifecycle.START, lifecycle.RESTART) and unmade:
-            self.provision(unmade)
+            self.provision(unmade, remake=True)
             slivers = made
         if not slivers:
             return None

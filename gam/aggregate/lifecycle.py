@@ -405,17 +405,22 @@ def thd_interrupted(conn, now):
 
 
 def thd_mark_gone(conn, urns, now):
-    """Slivers whose resources were found gone after a restart: geni_failed.
-    Returns how many live slivers were marked."""
+    """Slivers whose resources were found gone after a restart: geni_failed,
+    without the driver's data (its logins are dead; geni_restart makes such
+    a sliver again, as one never made). Returns how many were marked."""
     t = sliver_table
     marked = 0
     urns = list(urns)
     for i in range(0, len(urns), 500):
-        marked += conn.execute(
-            sa.update(t).where(t.c.urn.in_(urns[i:i + 500]), t.c.deleted_at.is_(None))
-            .values(operational_state=FAILED, updated=now,
-                    error="its resources were gone when the aggregate restarted; restart "
-                          "it (geni_restart) or delete it")).rowcount
+        rows = conn.execute(sa.select(t.c.urn, t.c.data).where(
+            t.c.urn.in_(urns[i:i + 500]), t.c.deleted_at.is_(None))).all()
+        for urn, data in rows:
+            marked += conn.execute(
+                sa.update(t).where(t.c.urn == urn)
+                .values(operational_state=FAILED, updated=now,
+                        data={k: v for k, v in (data or {}).items() if k != "driver"},
+                        error="its resources were gone when the aggregate restarted; "
+                              "restart it (geni_restart) or delete it")).rowcount
     return marked
 
 
