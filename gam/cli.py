@@ -1,7 +1,10 @@
 """The ``gam`` command line.
 
 ``gam am -c CONFIG`` runs the aggregate manager in the foreground until
-SIGINT or SIGTERM, logging to standard error.
+SIGINT or SIGTERM, logging to standard error. ``gam quickstart`` runs a
+whole testbed in a box (gam.quickstart); ``gam status`` and ``gam wait``
+are the operator's and experimenter's views (gam.ops); the registry's
+commands come from gam.registry.commands.
 """
 import argparse
 import sys
@@ -25,7 +28,25 @@ def build_parser():
     am.set_defaults(func=run_am)
     from gam.registry.commands import register_commands
     register_commands(commands)
+    from gam.quickstart.command import add_parser as add_quickstart
+    add_quickstart(commands)
+    status = commands.add_parser(
+        "status", help="the AM's slices, slivers, their states and the inventory's use",
+        description="Show the AM's slices with live slivers, each sliver's states, expiry and "
+                    "login, and what of the inventory is in use now, read from the AM's "
+                    "database. Reads -c CONFIG, or a quickstart's --dir; with neither, the "
+                    "first of etc/gam.yaml, /etc/gam/gam.yaml and the default quickstart.")
+    status.add_argument("-c", "--config", metavar="CONFIG", help="the AM's gam.yaml")
+    status.add_argument("--dir", help="a quickstart state directory")
+    status.set_defaults(func=run_status)
+    from gam.ops.wait import add_parser as add_wait
+    add_wait(commands)
     return parser
+
+
+def run_status(args):
+    from gam.ops.status import cmd_status
+    return cmd_status(args)
 
 
 def run_am(args):

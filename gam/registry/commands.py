@@ -6,6 +6,7 @@
                  [--public-key FILE] [--pi] [--out DIR]
     gam slice create NAME [--authority HRN] [--researcher USER]... [--days N | --expires DATE]
     gam slice renew NAME [--authority HRN] (--days N | --expires DATE)
+    gam slice show NAME [--dir DIR | --am-config CONFIG] [-c CONFIG]   (gam.ops.status)
     gam credential slice NAME --user USER [-o FILE]
     gam credential user USER [-o FILE]
     gam omni-config USER [--dir DIR] [--key FILE]
@@ -102,6 +103,17 @@ def register_commands(subparsers):
     _add_expiry(a, required=True)
     _add_config(a)
     a.set_defaults(func=cmd_slice_renew)
+    a = sub.add_parser("show", help="one slice: its registry record and its slivers at the AM",
+                       description="Show one slice: the registry's record (expiry, "
+                                   "researchers) and the AM's slivers with their states, "
+                                   "expiry and logins, read from the databases.")
+    a.add_argument("name", metavar="NAME", help="the slice's name, HRN or URN")
+    a.add_argument("--dir", help="a quickstart state directory (its AM and registry)")
+    a.add_argument("--am-config", metavar="CONFIG", help="the AM's gam.yaml")
+    a.add_argument("-c", "--config", default=None,
+                   help="the registry's configuration (default: $GAM_REGISTRY_CONFIG, then "
+                        "etc/registry.yaml, /etc/gam/registry.yaml; none: the AM only)")
+    a.set_defaults(func=cmd_slice_show)
 
     p = subparsers.add_parser("credential", help="write a signed credential (XML)")
     sub = p.add_subparsers(dest="credential_command", metavar="KIND", required=True)
@@ -305,6 +317,11 @@ async def _slice_renew(manager, args):
 
 def cmd_slice_renew(args):
     return _operate(args, _slice_renew)
+
+
+def cmd_slice_show(args):
+    from gam.ops.status import cmd_slice_show as show
+    return show(args)
 
 
 async def _credential_slice(manager, args):
