@@ -9,6 +9,7 @@ Results are cached by the SHA-256 of the document; a cached result is
 used only while every level and every certificate it relied on is still
 within its dates, so a cache can never accept what has since expired.
 """
+import base64
 import hashlib
 import threading
 from collections import OrderedDict
@@ -23,6 +24,8 @@ from gam.auth.gid import GID, utcnow
 from gam.auth.trust import ChainError
 
 DEFAULT_CACHE_SIZE = 10_000
+_PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
+_PEM_END = "-----END CERTIFICATE-----"
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,7 +135,17 @@ class CertificateCache:
         return self._gid(der, lambda: gid_from_der(der))
 
     def gid_from_pem(self, pem):
-        return self._gid(pem.strip(), lambda: gid_from_pem(pem))
+        """One PEM block: keyed by its DER, so the same certificate met as
+        PEM (owner_gid) and as DER (a signature's X509Data) is parsed once."""
+        body = pem.strip()
+        if body.startswith(_PEM_BEGIN) and body.endswith(_PEM_END):
+            try:
+                der = base64.b64decode(body[len(_PEM_BEGIN):-len(_PEM_END)])
+            except ValueError:
+                der = None
+            if der:
+                return self.gid_from_der(der)
+        return self._gid(body, lambda: gid_from_pem(pem))
 
     def xmlsec_key(self, gid):
         spki = gid.public_key_der
@@ -150,7 +163,6 @@ class CertificateCache:
         """Keep already-parsed certificates (the trust roots) by DER and PEM, and their keys."""
         for gid in gids:
             self._known_gids[gid.cert.public_bytes(serialization.Encoding.DER)] = gid
-            self._known_gids[gid.pem.strip()] = gid
             self._known_keys[gid.public_key_der] = xmldsig.load_public_key(
                 gid.cert.public_key())
 
