@@ -18,6 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from gam.auth.urn import URN, URNError
 from gam.errors import BadArgs
+from gam.files import write_atomically
 
 DEFAULT_KEY_SIZE = 2048
 DEFAULT_AUTHORITY_LIFETIME = datetime.timedelta(days=3650)
@@ -267,11 +268,8 @@ class Authority:
         os.makedirs(directory, exist_ok=True)
         cert_path = os.path.join(directory, basename + ".pem")
         key_path = os.path.join(directory, basename + ".key")
-        with open(cert_path, "w") as f:
-            f.write(self.chain_pem())
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key_to_pem(self.key))
+        write_atomically(cert_path, self.chain_pem(), 0o644)
+        write_atomically(key_path, key_to_pem(self.key), 0o600)
         return cert_path, key_path
 
     @classmethod

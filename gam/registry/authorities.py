@@ -8,41 +8,21 @@ to hand out as a trust root. The registry's TLS identity (a CA:FALSE
 certificate ``...+authority+registry`` issued by the root) is kept beside it.
 """
 import os
-import tempfile
 
 from cryptography.hazmat.primitives import serialization
 
 from gam.auth.gid import GID, Authority, key_to_pem, load_key_pem, load_pem_chain
 from gam.errors import ConfigError
+from gam.files import write_atomically
 
 
 def write_private_file(path, text):
     """Write ``text`` to ``path`` atomically with mode 0600."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".key")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, text, 0o600)
 
 
 def write_public_file(path, text):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".pem")
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, text, 0o644)
 
 
 def chain_from_pem(pem):
