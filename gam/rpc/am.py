@@ -10,6 +10,7 @@ same delegate and authorizer (for geni-lib's v2 wrappers).
 from gam.rpc.amapi2 import V2_PATH, AMAPIv2
 from gam.rpc.amapi3 import DEFAULT_RSPEC_VERSIONS, AMAPIv3
 from gam.rpc.site import ALIASES, DEFAULT_PATH, GamSite, PathRouter, build_site
+from gam.rpc.envelope import GeniEnvelope
 from gam.rpc.xmlrpc import XMLRPCResource
 
 
@@ -39,7 +40,10 @@ def am_v2_resource(delegate, authorizer, *, clock=None, rspec_versions=DEFAULT_R
     """
     handler = AMAPIv2(delegate, authorizer, rspec_versions=rspec_versions, path=path,
                       start_after_provision=start_after_provision)
-    return XMLRPCResource(handler, clock=clock)
+    # geni-lib's ProtoGENI/InstaGENI aggregate classes read this member of
+    # the v2 code struct (ProtoGENI AMs send it); with it they work on gam.
+    return XMLRPCResource(handler, envelope=GeniEnvelope(extra_code={"protogeni_error_url": ""}),
+                          clock=clock)
 
 
 def am_site_with_v2(delegate, authorizer, *, path=DEFAULT_PATH, v2_path=V2_PATH,

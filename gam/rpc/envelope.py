@@ -27,11 +27,14 @@ class Result:
 class GeniEnvelope:
     """Builds envelopes for one AM type; the XML-RPC resource calls it."""
 
-    def __init__(self, am_type=AM_TYPE):
+    def __init__(self, am_type=AM_TYPE, extra_code=None):
         self.am_type = am_type
+        self.extra_code = dict(extra_code or {})
 
     def code(self, geni_code):
-        return {"geni_code": int(geni_code), "am_type": self.am_type, "am_code": int(geni_code)}
+        code = dict(self.extra_code)
+        code.update(geni_code=int(geni_code), am_type=self.am_type, am_code=int(geni_code))
+        return code
 
     def success(self, result):
         """The envelope of a handler's return value (a plain value or a Result)."""

@@ -110,6 +110,7 @@ def build_context(directory, pki, identity, ssh_public_key_path):
     return context
 
 
-def v2_aggregate(url, cmid, name="gam"):
-    """geni-lib's AM object for gam's AM API v2 ``url`` (``.../am/2.0``)."""
-    return AM(name, url, "amapiv2", "opengeni", cmid)
+def v2_aggregate(url, cmid, name="gam", amtype="opengeni"):
+    """geni-lib's AM object for gam's AM API v2 ``url`` (``.../am/2.0``);
+    ``amtype`` "pg" is what geni-lib's ProtoGENI/InstaGENI classes use."""
+    return AM(name, url, "amapiv2", amtype, cmid)

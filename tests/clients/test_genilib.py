@@ -124,6 +124,14 @@ class GeniLibLifecycleTests(GeniLibCase):
         self.assertEqual(self.context.cf.fetched, [("user", str(self.pki.alice.urn))])
 
     @defer.inlineCallbacks
+    def test_protogeni_type_reads_gam(self):
+        """geni-lib's ProtoGENI-type AMs read code.protogeni_error_url."""
+        pg_am = v2_aggregate(self.v2_url, CM, name="gam-pg", amtype="pg")
+        ad = yield self.run_in_thread(pg_am.listresources, self.context)
+        self.assertTrue(list(ad.nodes))
+        self.assertEqual(ad.error_url, "")
+
+    @defer.inlineCallbacks
     def test_create_status_renew_act_delete(self):
         ctx, am = self.context, self.am
         manifest = yield self.run_in_thread(am.createsliver, ctx, SLICE, lan_request())
