@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from gam.drivers.ansible import Host
 from gam.drivers.base import ACTIONS
+from gam.drivers.config import Checker
 from gam.errors import ConfigError
 from gam.yamlfile import read_yaml
 
@@ -64,44 +65,6 @@ class AnsibleSettings:
             if h.name == name:
                 return h
         return None
-
-
-class _Checker:
-    def __init__(self, path, key):
-        self.path = path
-        self.key = key
-
-    def fail(self, sub, message):
-        full = ".".join(p for p in (self.key, sub) if p)
-        raise ConfigError(message, path=self.path, key=full or None)
-
-    def mapping(self, value, sub, allowed=None):
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(sub, f"must be a mapping, not {type(value).__name__}")
-        if allowed is not None:
-            unknown = sorted(set(value) - allowed)
-            if unknown:
-                self.fail(sub, f"unknown key(s) {', '.join(map(str, unknown))}; known keys "
-                               f"are {', '.join(sorted(allowed))}")
-        return value
-
-    def number(self, value, sub, minimum, integer=False):
-        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if not ok or isinstance(value, bool) or value < minimum:
-            kind = "an integer" if integer else "a number"
-            self.fail(sub, f"must be {kind} >= {minimum}, not {value!r}")
-        return value
-
-    def string(self, value, sub):
-        if not isinstance(value, str) or not value:
-            self.fail(sub, f"must be a non-empty string, not {value!r}")
-        return value
-
-    def path_of(self, value, sub, base):
-        value = os.path.expanduser(self.string(value, sub))
-        return os.path.normpath(os.path.join(base, value))
 
 
 def _host(chk, name, raw, defaults, base):
@@ -142,7 +105,7 @@ def parse_settings(raw, *, path=None, key=None):
 
     Relative paths are taken from the directory of ``path`` (the config
     file), or from the current directory when there is no file."""
-    chk = _Checker(path, key)
+    chk = Checker(path, key)
     raw = chk.mapping(raw, "", HANDLER_KEYS)
     base = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
     kind = raw.get("kind")
