@@ -32,7 +32,8 @@ from gam.errors import AlreadyExists, BadArgs, GeniError, SearchFailed
 from gam.rfc3339 import format_time
 from gam.rfc3339 import parse_time as parse_rfc3339
 from gam.rpc.amapi3 import (
-    DEFAULT_RSPEC_VERSIONS, AMAPIv3, _flag, compress, decode_options, decode_slice_urn)
+    DEFAULT_RSPEC_VERSIONS, AMAPIv3, _flag, compress, decode_options, decode_rspec,
+    decode_slice_urn)
 from gam.rpc.envelope import Result
 from gam.rpc.wire import parse_time
 
@@ -137,19 +138,6 @@ def decode_users(users):
         lines = [line.strip() for key in keys for line in key.splitlines() if line.strip()]
         out.append(dict(entry, keys=lines))
     return out
-
-
-def decode_rspec(rspec):
-    """The request RSpec text (clients send a string, some base64)."""
-    rspec = getattr(rspec, "data", rspec)
-    if isinstance(rspec, bytes):
-        try:
-            rspec = rspec.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadArgs("the request RSpec is not UTF-8 text") from None
-    if not isinstance(rspec, str) or not rspec.strip():
-        raise BadArgs("rspec must be the request RSpec document as a non-empty string")
-    return rspec
 
 
 class _SliceLocks:

@@ -94,6 +94,19 @@ def split_urns(urns):
     return (slices[0] if slices else None), slivers
 
 
+def decode_rspec(rspec):
+    """The request RSpec text (clients send a string, some base64)."""
+    rspec = getattr(rspec, "data", rspec)
+    if isinstance(rspec, bytes):
+        try:
+            rspec = rspec.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadArgs("the request RSpec is not UTF-8 text") from None
+    if not isinstance(rspec, str) or not rspec.strip():
+        raise BadArgs("rspec must be the request RSpec document as a non-empty string")
+    return rspec
+
+
 class AMAPIv3:
     """The AM API v3 methods, for :class:`gam.rpc.xmlrpc.XMLRPCResource`."""
 
@@ -185,14 +198,7 @@ class AMAPIv3:
     async def Allocate(self, call, slice_urn, credentials, rspec, options=None):
         slice_urn = decode_slice_urn(slice_urn)
         call.slice = str(slice_urn)
-        rspec = getattr(rspec, "data", rspec)  # base64 from some clients
-        if isinstance(rspec, bytes):
-            try:
-                rspec = rspec.decode("utf-8")
-            except UnicodeDecodeError:
-                raise BadArgs("the request RSpec is not UTF-8 text") from None
-        if not isinstance(rspec, str) or not rspec.strip():
-            raise BadArgs("rspec must be the request RSpec document as a non-empty string")
+        rspec = decode_rspec(rspec)
         options = decode_options(options)
         auth = await self._authorize(call, credentials, slice_urn, "Allocate", options)
         return await self.delegate.allocate(auth, slice_urn, rspec, options)
@@ -243,4 +249,4 @@ class AMAPIv3:
 
 
 __all__ = ["AMAPIv3", "compress", "decompress", "split_urns", "decode_options",
-           "decode_slice_urn", "DEFAULT_RSPEC_VERSIONS", "API_VERSION"]
+           "decode_slice_urn", "decode_rspec", "DEFAULT_RSPEC_VERSIONS", "API_VERSION"]
