@@ -67,12 +67,7 @@ def thd_target(conn, slice_urn, sliver_urns, *, for_change=False):
             raise SearchFailed(f"slice {slice_urn} has no slivers at this aggregate (any it "
                                "had expired or were deleted)", reason="unknown-slice")
         return found, slivers
-    slivers = thd_get_slivers(conn, sliver_urns)
-    known = {s.urn for s in slivers}
-    missing = [u for u in sliver_urns if u not in known]
-    if missing:
-        raise SearchFailed(f"no sliver {', '.join(missing)} at this aggregate (unknown, "
-                           "expired or deleted)", reason="unknown-sliver")
+    slivers = _thd_known_slivers(conn, sliver_urns)
     other = [s.urn for s in slivers if s.slice_urn != slice_urn]
     if other:
         raise BadArgs(f"sliver {', '.join(other)} does not belong to slice {slice_urn}; "
@@ -104,14 +99,20 @@ def thd_status_infos(conn, slice_urn, sliver_urns):
             for r in rows]
 
 
-def thd_resolve(conn, sliver_urns):
-    """The slice URN (text) holding every one of ``sliver_urns``."""
+def _thd_known_slivers(conn, sliver_urns):
+    """The live slivers named, in order; SearchFailed naming any that is not."""
     slivers = thd_get_slivers(conn, sliver_urns)
     known = {s.urn for s in slivers}
     missing = [u for u in sliver_urns if u not in known]
     if missing:
         raise SearchFailed(f"no sliver {', '.join(missing)} at this aggregate (unknown, "
                            "expired or deleted)", reason="unknown-sliver")
+    return slivers
+
+
+def thd_resolve(conn, sliver_urns):
+    """The slice URN (text) holding every one of ``sliver_urns``."""
+    slivers = _thd_known_slivers(conn, sliver_urns)
     slices = sorted({s.slice_urn for s in slivers})
     if len(slices) > 1:
         raise BadArgs(f"the slivers named belong to several slices ({', '.join(slices)}); "
