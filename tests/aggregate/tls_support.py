@@ -15,7 +15,7 @@ from twisted.trial.unittest import TestCase
 from gam.aggregate.service import AMService
 from gam.config import parse_config
 
-from tests.aggregate.fakes import Fakes
+from tests.aggregate.fakes import NODE_TYPES, Fakes
 from tests.pki import AM_URN, pki, struct
 
 CLIENT_TIMEOUT = 30
@@ -73,6 +73,7 @@ class AMServiceCase(TestCase):
 
     timeout = 120
     limits = {}
+    node_types = NODE_TYPES     # the sliver types the fake node driver serves
 
     @defer.inlineCallbacks
     def setUp(self):
@@ -83,7 +84,7 @@ class AMServiceCase(TestCase):
         self.config = parse_config(config_data(directory, files, **self.limits),
                                    path=os.path.join(directory, "gam.yaml"),
                                    base_dir=directory)
-        self.fakes = Fakes(reactor, reactor)
+        self.fakes = Fakes(reactor, reactor, node_types=self.node_types)
         self.service = AMService(self.config, self.fakes.drivers, reactor=reactor)
         yield defer.Deferred.fromCoroutine(self.service.start())
         self.addCleanup(lambda: defer.Deferred.fromCoroutine(self.service.stop()))

@@ -8,20 +8,14 @@ actions (``PGCompute.geniRestart`` etc. call ``PerformOperationalAction``
 at the v2 URL with ``2.0`` replaced by ``3.0``).
 """
 import datetime
-import os
 
-from twisted.internet import defer, reactor, threads
+from twisted.internet import defer, threads
 from twisted.trial import util
-from twisted.trial.unittest import TestCase
 
-from gam.aggregate.service import AMService
-from gam.config import parse_config
 
-from tests.aggregate.fakes import Fakes
-from tests.aggregate.tls_support import config_data
+from tests.aggregate.tls_support import AMServiceCase
 from tests.clients.genilib_support import (
     GENILIB_MISSING, build_context, ssh_keypair, v2_aggregate)
-from tests.pki import pki
 
 if GENILIB_MISSING is None:
     import requests
@@ -58,11 +52,10 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
-class GeniLibCase(TestCase):
-    """Starts the AM (fake drivers for ``node_types``) and a geni-lib context for alice."""
+class GeniLibCase(AMServiceCase):
+    """The AM (fake drivers for ``node_types``) and a geni-lib context for alice."""
 
     skip = GENILIB_MISSING
-    timeout = 120
     # geni-lib never verifies the AM's certificate (verify=False in every call,
     # a client matter); urllib3 says so on each call: known, not repeated here
     suppress = [util.suppress(message="Unverified HTTPS request")]
@@ -70,16 +63,8 @@ class GeniLibCase(TestCase):
 
     @defer.inlineCallbacks
     def setUp(self):
-        self.pki = pki()
-        directory = self.directory = os.path.abspath(self.mktemp())
-        os.makedirs(os.path.join(directory, "var"))
-        files = self.pki.write_files(directory)
-        config = parse_config(config_data(directory, files),
-                              path=os.path.join(directory, "gam.yaml"), base_dir=directory)
-        self.fakes = Fakes(reactor, reactor, node_types=self.node_types)
-        self.service = AMService(config, self.fakes.drivers, reactor=reactor)
-        yield defer.Deferred.fromCoroutine(self.service.start())
-        self.addCleanup(lambda: defer.Deferred.fromCoroutine(self.service.stop()))
+        yield super().setUp()
+        directory = self.directory
         base = f"https://127.0.0.1:{self.service.port_number}"
         self.v2_url, self.v3_url = base + "/am/2.0", base + "/am/3.0"
         _, public_path, self.public_key = ssh_keypair(directory, "alice-ssh")
@@ -89,12 +74,6 @@ class GeniLibCase(TestCase):
     def run_in_thread(self, f, *args, **kwargs):
         """geni-lib blocks: call it in a thread, fire with its result."""
         return threads.deferToThread(f, *args, **kwargs)
-
-    @defer.inlineCallbacks
-    def settle(self):
-        """Wait until driver work and its reports have reached the database."""
-        yield defer.Deferred.fromCoroutine(self.service.aggregate.settle())
-        yield defer.Deferred.fromCoroutine(self.service.aggregate.gateway.written())
 
     @defer.inlineCallbacks
     def failure(self, f, *args):
