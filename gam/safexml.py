@@ -45,7 +45,7 @@ def to_bytes(document, *, max_bytes, what="document"):
                       % (what, type(document).__name__))
     if len(document) > max_bytes:
         _too_big(len(document), max_bytes, what)
-    if not document.strip():
+    if not document or document.isspace():
         raise BadArgs("the %s is empty: send an RSpec document" % what)
     return document
 

@@ -10,6 +10,7 @@ import datetime
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from cryptography import x509
 
@@ -60,8 +61,9 @@ def parse_time(text, what="expires"):
 format_time = rfc3339.format_time
 
 
-@dataclass(frozen=True)
-class Privilege:
+class Privilege(NamedTuple):
+    # A named tuple rather than a dataclass: a credential carries many, and
+    # this is built for each one on every cold verification.
     name: str
     delegatable: bool = False
 
@@ -192,15 +194,43 @@ _SINGLE_FIELDS = frozenset({"type", "serial", "owner_gid", "owner_urn", "target_
 
 
 def _fields(element):
-    """The text of each child of a <credential>, refusing repeated fields."""
+    """The text of each child of a <credential>, refusing repeated fields,
+    and the <privileges> element (or None)."""
     fields = {}
+    privileges = None
     for child in element:
         tag = child.tag
         if tag in fields and tag in _SINGLE_FIELDS:
             raise CredentialError(f"a <credential> has more than one <{tag}>",
                                   reason="malformed")
-        fields[tag] = (child.text or "").strip()
-    return fields
+        text = child.text
+        fields[tag] = text.strip() if text else ""
+        if tag == "privileges":
+            privileges = child
+    return fields, privileges
+
+
+def _privileges(element):
+    """The <privilege> entries of a <privileges> element, in order."""
+    privileges = []
+    if element is None:
+        return ()
+    for p in element:
+        if p.tag != "privilege":
+            continue
+        name = delegate = None
+        for child in p:
+            tag = child.tag
+            if tag == "name" and name is None:
+                name = child.text or ""
+            elif tag == "can_delegate" and delegate is None:
+                delegate = child.text or ""
+        name = (name or "").strip()
+        if not name:
+            raise CredentialError("a <privilege> has no <name>", reason="malformed")
+        privileges.append(Privilege(name.lower(),
+                                    (delegate or "").strip().lower() in ("true", "1")))
+    return tuple(privileges)
 
 
 def _parse_level(element, load):
@@ -208,7 +238,7 @@ def _parse_level(element, load):
     if not ref:
         raise CredentialError("a <credential> has no xml:id, so no signature can refer to it",
                               reason="malformed")
-    fields = _fields(element)
+    fields, privileges_element = _fields(element)
     ctype = fields.get("type", "")
     if ctype not in ("privilege", "abac"):
         raise CredentialError(f"credential type {ctype!r} is not supported; expected "
@@ -221,18 +251,14 @@ def _parse_level(element, load):
         target_gid = _first_gid(fields, "target_gid", load)
         owner_urn = _urn(fields, "owner_urn", owner_gid)
         target_urn = _urn(fields, "target_urn", target_gid)
-        privileges = []
-        for p in element.iterfind("privileges/privilege"):
-            name = (p.findtext("name") or "").strip()
-            if not name:
-                raise CredentialError("a <privilege> has no <name>", reason="malformed")
-            delegatable = (p.findtext("can_delegate") or "").strip().lower() in ("true", "1")
-            privileges.append(Privilege(name.lower(), delegatable))
-        privileges = tuple(privileges)
+        privileges = _privileges(privileges_element)
     return Level(ref=ref, type=ctype, owner_gid=owner_gid, owner_urn=owner_urn,
                  target_gid=target_gid, target_urn=target_urn,
                  expires=parse_time(fields.get("expires")), privileges=privileges,
                  uuid=fields.get("uuid", ""), serial=fields.get("serial", ""), element=element)
+
+
+_ALL_IDS = etree.XPath("//@xml:id")
 
 
 def parse_credential(text, gid_from_pem=gid_from_pem):
@@ -255,7 +281,7 @@ def parse_credential(text, gid_from_pem=gid_from_pem):
         raise CredentialError(f"a signed credential must hold exactly one <credential>, it "
                               f"holds {len(creds)}", reason="malformed")
     # Signature wrapping defence: every xml:id in the document is unique.
-    ids = root.xpath("//@xml:id")
+    ids = _ALL_IDS(root)
     if len(ids) != len(set(ids)):
         twice = sorted({i for i in ids if ids.count(i) > 1})
         raise CredentialError(f"the credential uses the id(s) {', '.join(twice)} more than once",

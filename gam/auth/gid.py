@@ -6,15 +6,16 @@ usually an e-mail address. Authorities have CA:TRUE and may only sign
 subjects in their own namespace; everybody else has CA:FALSE.
 """
 import datetime
+import hashlib
 import os
 import uuid as uuidlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtensionOID, NameOID
 
 from gam.auth.urn import URN, URNError
 from gam.errors import BadArgs
@@ -24,6 +25,7 @@ DEFAULT_KEY_SIZE = 2048
 DEFAULT_AUTHORITY_LIFETIME = datetime.timedelta(days=3650)
 DEFAULT_LIFETIME = datetime.timedelta(days=365)
 _CLOCK_SKEW = datetime.timedelta(minutes=5)
+_SAN = ExtensionOID.SUBJECT_ALTERNATIVE_NAME
 
 
 def utcnow():
@@ -35,6 +37,9 @@ class GID:
     """A parsed GENI certificate with its identity fields."""
 
     cert: x509.Certificate
+    # The certificate's DER when the caller had it (read from the wire): the
+    # fingerprint is then one hash, not a re-encoding.
+    der: bytes | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_pem(cls, data):
@@ -46,12 +51,33 @@ class GID:
 
     @cached_property
     def _san(self):
+        """(URIs, e-mail addresses) of the subjectAltName, in order."""
         try:
-            ext = self.cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+            names = self.cert.extensions.get_extension_for_oid(_SAN).value
         except x509.ExtensionNotFound:
             return (), ()
-        return (tuple(ext.value.get_values_for_type(x509.UniformResourceIdentifier)),
-                tuple(ext.value.get_values_for_type(x509.RFC822Name)))
+        uris, emails = [], []
+        for name in names:
+            kind = type(name)
+            if kind is x509.UniformResourceIdentifier:
+                uris.append(name.value)
+            elif kind is x509.RFC822Name:
+                emails.append(name.value)
+        return tuple(uris), tuple(emails)
+
+    # Names are compared and hashed while chains are built; cryptography
+    # builds a new Name object on every access, so keep one.
+    @cached_property
+    def subject(self):
+        return self.cert.subject
+
+    @cached_property
+    def issuer(self):
+        return self.cert.issuer
+
+    @cached_property
+    def self_issued(self):
+        return self.issuer == self.subject
 
     @cached_property
     def urn(self):
@@ -78,13 +104,15 @@ class GID:
     @cached_property
     def is_ca(self):
         try:
-            ext = self.cert.extensions.get_extension_for_class(x509.BasicConstraints)
+            ext = self.cert.extensions.get_extension_for_oid(ExtensionOID.BASIC_CONSTRAINTS)
         except x509.ExtensionNotFound:
             return False
         return ext.value.ca
 
     @cached_property
     def fingerprint(self):
+        if self.der is not None:
+            return hashlib.sha256(self.der).digest()
         return self.cert.fingerprint(hashes.SHA256())
 
     @cached_property
@@ -97,11 +125,11 @@ class GID:
     def pem(self):
         return self.cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
-    @property
+    @cached_property
     def not_before(self):
         return self.cert.not_valid_before_utc
 
-    @property
+    @cached_property
     def not_after(self):
         return self.cert.not_valid_after_utc
 

@@ -77,7 +77,7 @@ class TrustRoots:
     def add(self, gid):
         gid = _as_gid(gid)
         self._by_fingerprint[gid.fingerprint] = gid
-        self._by_subject.setdefault(gid.cert.subject, []).append(gid)
+        self._by_subject.setdefault(gid.subject, []).append(gid)
 
     def __iter__(self):
         return iter(self._by_fingerprint.values())
@@ -110,7 +110,7 @@ class TrustRoots:
         return roots
 
     def issuers_of(self, gid):
-        return self._by_subject.get(gid.cert.issuer, ())
+        return self._by_subject.get(gid.issuer, ())
 
     def verify_chain(self, chain, *, now=None):
         """Verify ``chain`` (leaf first) to a trust root; return a VerifiedChain.
@@ -125,7 +125,7 @@ class TrustRoots:
             raise ChainError("no certificate was presented", reason="no-certificate")
         pool = {}
         for g in gids[1:]:
-            pool.setdefault(g.cert.subject, []).append(g)
+            pool.setdefault(g.subject, []).append(g)
 
         # Build the path by names first, so that "nobody here trusts this"
         # is the answer for foreign chains whatever else is wrong with them.
@@ -137,14 +137,14 @@ class TrustRoots:
                                  reason="untrusted")
             # A trust root the client also sent is one candidate, not two.
             candidates = list(self.issuers_of(current)) + [
-                g for g in pool.get(current.cert.issuer, ())
+                g for g in pool.get(current.issuer, ())
                 if g not in path and g.fingerprint not in self._by_fingerprint]
-            if current.cert.issuer == current.cert.subject:
+            if current.self_issued:
                 candidates = [g for g in candidates if g.fingerprint in self._by_fingerprint]
             if not candidates:
                 raise ChainError(
                     f"the certificate of {gids[0].urn} does not chain to a trusted root: "
-                    f"its issuer '{current.cert.issuer.rfc4514_string()}' is not among this "
+                    f"its issuer '{current.issuer.rfc4514_string()}' is not among this "
                     "server's trust roots (ask the operator to trust your authority, or use a "
                     "certificate from a trusted one)", reason="untrusted")
             # Prefer the issuer whose key really signed (same names, new keys).

@@ -29,6 +29,11 @@ _AUTHORITY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(:[A-Za-z0-9][A-Za-z0-9
 _ESCAPES = (("%", "%25"), ("+", "%2B"), (":", "%3A"), ("/", "%2F"),
             (";", "%3B"), ("'", "%27"), ("?", "%3F"), ("#", "%23"))
 _ESCAPE_OF = dict(_ESCAPES)
+# A URN already in canonical form whose name needs no escaping: the common
+# case (every URN in a credential or certificate), parsed by one match.
+_CANONICAL_RE = re.compile(
+    r"urn:publicid:IDN\+([A-Za-z0-9][A-Za-z0-9._\-]*(?::[A-Za-z0-9][A-Za-z0-9._\-]*)*)"
+    r"\+([a-z]+)\+([^%+:/;'?#\s]+)", re.ASCII)
 _CHAR_OF = {escape: char for char, escape in _ESCAPES}
 
 
@@ -125,9 +130,23 @@ class URN:
         raise AttributeError("URN is immutable")
 
     @classmethod
+    def _canonical(cls, text, authority, type, name):
+        """A URN from the parts of ``text``, which _CANONICAL_RE matched."""
+        urn = object.__new__(cls)
+        object.__setattr__(urn, "authority", authority)
+        object.__setattr__(urn, "type", type)
+        object.__setattr__(urn, "name", name)
+        object.__setattr__(urn, "_key", (authority.lower(), type, name))
+        object.__setattr__(urn, "_text", text)
+        return urn
+
+    @classmethod
     def parse(cls, text, *, expect_type=None):
         """Parse a URN string; ``expect_type`` checks its type too."""
-        if isinstance(text, URN):
+        match = _CANONICAL_RE.fullmatch(text) if type(text) is str else None
+        if match is not None and match[2] in TYPES:
+            urn = cls._canonical(text, *match.groups())
+        elif isinstance(text, URN):
             urn = text
         else:
             if not isinstance(text, str):

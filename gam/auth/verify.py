@@ -9,7 +9,7 @@ Results are cached by the SHA-256 of the document; a cached result is
 used only while every level and every certificate it relied on is still
 within its dates, so a cache can never accept what has since expired.
 """
-import base64
+import binascii
 import hashlib
 import threading
 from collections import OrderedDict
@@ -87,13 +87,15 @@ class _LRU:
 
 
 def gid_from_der(der):
-    return GID(x509.load_der_x509_certificate(der))
+    return GID(x509.load_der_x509_certificate(der), der)
 
 
-def signer_chain(signature, load=gid_from_der):
+def signer_chain(signature, load=gid_from_der, roots=None):
     """The signer's certificate chain (GIDs) in a Signature's X509Data, signer first.
 
-    The signer is the certificate that issued none of the others.
+    The signer is the certificate that issued none of the others. When
+    ``roots`` (a TrustRoots) is given and all but one of the certificates
+    are trust roots, that one is the signer, found without comparing names.
     """
     ders = xmldsig.certificates_of(signature)
     if not ders:
@@ -104,8 +106,15 @@ def signer_chain(signature, load=gid_from_der):
     except ValueError as e:
         raise xmldsig.SignatureError(f"a signature carries an unreadable certificate: {e}",
                                      reason="malformed") from None
-    issuers = {g.cert.issuer for g in gids if g.cert.issuer != g.cert.subject}
-    leaves = [g for g in gids if g.cert.subject not in issuers]
+    if len(gids) == 1:
+        return gids
+    if roots is not None:
+        others = [g for g in gids if g not in roots]
+        if len(others) == 1:
+            leaf = others[0]
+            return [leaf] + [g for g in gids if g is not leaf]
+    issuers = {g.issuer for g in gids if not g.self_issued}
+    leaves = [g for g in gids if g.subject not in issuers]
     leaf = leaves[0] if leaves else gids[0]
     return [leaf] + [g for g in gids if g is not leaf]
 
@@ -140,7 +149,7 @@ class CertificateCache:
         body = pem.strip()
         if body.startswith(_PEM_BEGIN) and body.endswith(_PEM_END):
             try:
-                der = base64.b64decode(body[len(_PEM_BEGIN):-len(_PEM_END)])
+                der = binascii.a2b_base64(body[len(_PEM_BEGIN):-len(_PEM_END)])
             except ValueError:
                 der = None
             if der:
@@ -209,7 +218,7 @@ class CredentialVerifier:
         Trust first, so that a foreign signer is reported as untrusted
         whatever else is wrong; ``what`` names the signed thing in messages.
         """
-        chain = signer_chain(signature, self.certificates.gid_from_der)
+        chain = signer_chain(signature, self.certificates.gid_from_der, self.trust_roots)
         try:
             verified = self.verify_chain(chain, now)
         except ChainError as e:

@@ -89,6 +89,29 @@ class ParseTests(SynchronousTestCase):
         self.assertRaises(AttributeError, setattr, u, "name", "eve")
 
 
+    def test_canonical_shortcut_agrees_with_the_general_parse(self):
+        # Canonical URNs take a one-match shortcut; every field, the text,
+        # equality and hashing must be what the general parse gives.
+        for text in ["urn:publicid:IDN+geni:gpo:gcf+user+alice",
+                     "urn:publicid:IDN+bench.test+slice+s-1",
+                     "urn:publicid:IDN+emulab.net+authority+sa",
+                     "urn:publicid:IDN+a_b.c-d:e+sliver+0f9a-11",
+                     "urn:publicid:IDN+x+node+pc1.example"]:
+            fast = URN.parse(text)
+            general = URN(fast.authority, fast.type, fast.name)
+            self.assertEqual((fast.authority, fast.type, fast.name, str(fast)),
+                             (general.authority, general.type, general.name, str(general)))
+            self.assertEqual(str(fast), text)
+            self.assertEqual(hash(fast), hash(general))
+            self.assertEqual(fast, general)
+        # Texts outside the shortcut still parse, by the general rules.
+        self.assertEqual(str(URN.parse(" urn:publicid:IDN+geni+user+bob ")),
+                         "urn:publicid:IDN+geni+user+bob")
+        self.assertEqual(str(URN.parse("urn:publicid:IDN+geni+User+bob")),
+                         "urn:publicid:IDN+geni+user+bob")
+        self.assertEqual(URN.parse("urn:publicid:IDN+geni+interface+pc1:eth0").name, "pc1:eth0")
+        self.assertRaises(URNError, URN.parse, "urn:publicid:IDN+geni+gadget+x")
+
 class NamespaceTests(SynchronousTestCase):
     def test_within(self):
         u = URN.parse("urn:publicid:IDN+geni:gpo:gcf+user+alice")
