@@ -1,7 +1,7 @@
 """How long it takes to provision a LAN of N nodes with the namespace driver.
 
 Run as root:  python3 bench/bench_provision.py [--sizes 1,10,50] [--repeat 1]
-              [--layers driver,am]
+              [--layers driver,am] [--cpus 0,1]
 
 Two layers, each on its own host-object prefix and state folder:
 
@@ -15,10 +15,14 @@ then deletes them all and checks that nothing is left.
 Allocate and Provision over TLS, polls Status every 0.2 s until every
 sliver is geni_ready, then calls Delete.
 
-Prints wall times and the ratio to one node, and the CPU time the whole
-host spent meanwhile (all cores; beyond the wall time times the cores,
-work waits for CPU). Target: 50 nodes in under 60 s and no more than 5x
-one node. Cleans up on any exit.
+Prints wall times and the ratio to one node, the CPU time the bench's CPUs
+spent meanwhile (everything: the AM, sshd, ip, tc...), ``busy`` (CPU time
+over wall time: how many cores the work kept busy) and ``floor`` (CPU time
+over the number of CPUs: the least wall time that work can take here).
+When ``busy`` is close to the number of CPUs the work is parallel and
+CPU-bound; ``--cpus 0`` against ``--cpus 0,1`` shows how it scales.
+Target: 50 nodes in under 60 s and no more than 5x one node. Cleans up on
+any exit.
 """
 import argparse
 import os
@@ -56,12 +60,23 @@ def plans(n, user):
     return lan, nodes
 
 
+CPUS = sorted(os.sched_getaffinity(0))
+
+
+def cpus_text():
+    return f"{len(CPUS)} of {os.cpu_count()} CPUs ({','.join(map(str, CPUS))})"
+
+
 def host_cpu():
-    """CPU seconds the whole host has spent busy (all cores), from /proc/stat."""
+    """CPU seconds the bench's CPUs have spent busy, from /proc/stat."""
+    busy = 0
     with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+        for line in f:
+            name, *fields = line.split()
+            if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in CPUS:
+                fields = [int(x) for x in fields]
+                busy += sum(fields) - fields[3] - fields[4]
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 async def one_size(drivers, n, user):
@@ -109,16 +124,17 @@ async def driver_figures(args):
     user = base.User("urn:publicid:IDN+gam.bench+user+bench", "bench", (pub,))
     status = 0
     try:
-        print(f"namespace driver, pool_size {args.pool}, {os.cpu_count()} CPUs")
+        print(f"namespace driver, pool_size {args.pool}, {cpus_text()}")
         print(f"{'nodes':>6} {'provision s':>12} {'per node s':>11} {'x one node':>11} "
-              f"{'CPU s':>7} {'delete s':>9}")
+              f"{'CPU s':>7} {'busy':>5} {'floor s':>8} {'delete s':>9}")
         base_time = None
         for n in args.sizes:
             for _ in range(args.repeat):
                 took, cpu, deleted, bad, left = await one_size(drivers, n, user)
                 base_time = base_time or took
                 print(f"{n:>6} {took:>12.2f} {took / n:>11.3f} {took / base_time:>11.1f} "
-                      f"{cpu:>7.2f} {deleted:>9.2f}")
+                      f"{cpu:>7.2f} {cpu / took:>5.1f} {cpu / len(CPUS):>8.2f} "
+                      f"{deleted:>9.2f}")
                 if bad or left:
                     status = 1
                     print(f"  failed: {bad or left}")
@@ -203,9 +219,10 @@ async def am_figures(args):
         await am.start()
         client = am.client()
         print(f"\nwhole AM over TLS (Allocate + Provision, Status every {POLL} s until "
-              f"geni_ready), etc/drivers/netns.yaml, {os.cpu_count()} CPUs")
+              f"geni_ready), etc/drivers/netns.yaml, {cpus_text()}")
         print(f"{'nodes':>6} {'allocate s':>11} {'ready s':>8} {'per node s':>11} "
-              f"{'x one node':>11} {'CPU s':>7} {'polls':>6} {'delete s':>9}")
+              f"{'x one node':>11} {'CPU s':>7} {'busy':>5} {'floor s':>8} {'polls':>6} "
+              f"{'delete s':>9}")
         base_time = None
         for n in args.sizes:
             for _ in range(args.repeat):
@@ -214,7 +231,8 @@ async def am_figures(args):
                     am, client, n, users, f"bench{run}")
                 base_time = base_time or took
                 print(f"{n:>6} {allocated:>11.2f} {took:>8.2f} {took / n:>11.3f} "
-                      f"{took / base_time:>11.1f} {cpu:>7.2f} {polls:>6} {deleted:>9.2f}")
+                      f"{took / base_time:>11.1f} {cpu:>7.2f} {cpu / took:>5.1f} "
+                      f"{cpu / len(CPUS):>8.2f} {polls:>6} {deleted:>9.2f}")
                 if bad or left:
                     status = 1
                     print(f"  failed: {bad or left}")
@@ -236,10 +254,16 @@ def run():
                         type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--pool", type=int, default=16)
+    parser.add_argument("--cpus", type=lambda s: {int(x) for x in s.split(",")},
+                        help="run the bench and everything it starts on these CPUs only "
+                             "(e.g. 0 or 0,1): how the times scale with cores")
     parser.add_argument("--layers", default="driver,am",
                         type=lambda s: [x.strip() for x in s.split(",")],
                         help="which figures: driver (the Drivers manager), am (the whole AM)")
     args = parser.parse_args()
+    if args.cpus:
+        os.sched_setaffinity(0, args.cpus)   # children (sshd, ip, tc...) inherit it
+        CPUS[:] = sorted(os.sched_getaffinity(0))
     result = {}
 
     def done(status):
