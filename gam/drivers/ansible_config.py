@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from gam.drivers.ansible import Host
 from gam.drivers.base import ACTIONS
-from gam.drivers.config import Checker
+from gam.drivers.config import Checker, parse_timeouts
 from gam.errors import ConfigError
 from gam.yamlfile import read_yaml
 
@@ -41,7 +41,6 @@ HANDLER_KEYS = {"kind", "playbook_dir", "playbooks", "actions", "timeout", "time
                 "capabilities", "forks", "ansible_cfg", "ssh_args"} | MANAGER_KEYS
 HOST_KEYS = {"address", "port", "user", "key_file", "known_hosts", "host_key_checking",
              "connection", "python", "become", "vars"}
-DEFAULT_TIMEOUT = 600
 
 
 @dataclass(frozen=True)
@@ -128,10 +127,8 @@ def parse_settings(raw, *, path=None, key=None):
         chk.fail("actions", f"must be a list drawn from {', '.join(ACTIONS)}")
     if actions and "perform" not in playbooks:
         chk.fail("actions", "needs playbooks.perform to carry them out")
-    default = chk.number(raw.get("timeout", DEFAULT_TIMEOUT), "timeout", 1)
-    per_op = chk.mapping(raw.get("timeouts"), "timeouts", set(OPERATIONS))
-    timeouts = {op: chk.number(per_op.get(op, default), f"timeouts.{op}", 1)
-                for op in OPERATIONS}
+    # The same reading as the manager's, so that both wait as long.
+    timeouts = parse_timeouts(raw, chk)
     defaults = raw.get("ssh")
     hosts_raw = chk.mapping(raw.get("hosts"), "hosts")
     if not hosts_raw:

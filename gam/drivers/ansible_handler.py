@@ -88,6 +88,15 @@ class AnsibleHandler(base.Handler):
     def capabilities(self):
         return dict(self.settings.capabilities)
 
+    def budget(self, op):
+        """The longest ``op`` can take in all: every attempt at its timeout,
+        the cleanup after each failed create, the delays between attempts."""
+        tries = self.settings.retries + 1
+        each = self.settings.timeouts[op]
+        if op == "create":
+            each += self.settings.timeouts["delete"]
+        return tries * each + (tries - 1) * self.settings.retry_delay
+
     # -- running --------------------------------------------------------
 
     def _hosts_for(self, op, data=None, plan=None):

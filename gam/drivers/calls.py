@@ -83,11 +83,20 @@ class Caller:
         self._track = track
         self.grace = grace
         self.limit = defer.DeferredSemaphore(max(1, spec.pool_size or 1))
-        # A handler that retries by itself (e.g. AnsibleHandler) gets one call.
-        self.retries = 0 if getattr(handler, "retries_itself", False) else spec.retries
+        # A handler that retries by itself (e.g. AnsibleHandler) gets one
+        # call, waited for as long as all its attempts may take.
+        self.retries_itself = getattr(handler, "retries_itself", False)
+        self.retries = 0 if self.retries_itself else spec.retries
 
     def timeout(self, op):
         return self.spec.timeouts.get(op) or self.spec.timeouts["create"]
+
+    def wait_limit(self, op):
+        """How long one call of ``op`` is waited for (before the grace)."""
+        budget = getattr(self.handler, "budget", None)
+        if self.retries_itself and budget is not None:
+            return max(self.timeout(op), budget(op))
+        return self.timeout(op)
 
     async def once(self, op, method, *args, what, on_late=None):
         """One call of ``method(*args)``; its result or a GeniError."""
@@ -103,7 +112,7 @@ class Caller:
             return result
         d.addBoth(release)
         self._track(d)
-        seconds = self.timeout(op) + self.grace
+        seconds = self.wait_limit(op) + self.grace
         try:
             return await self._wait(d, seconds, what, on_late)
         except Exception as e:
@@ -114,8 +123,8 @@ class Caller:
 
         def give_up():
             waiter.errback(GaveUp(
-                f"{what} did not finish within {seconds:g} s ({self.name}'s timeout plus "
-                f"{self.grace:g} s); gam stopped waiting and will clean up whatever it "
+                f"{what} did not finish within {seconds:g} s ({self.name}'s time limit "
+                f"plus {self.grace:g} s); gam stopped waiting and will clean up whatever it "
                 "makes; raise the timeout in the driver configuration if it is just slow"))
         timer = self.clock.callLater(seconds, give_up)
 

@@ -14,7 +14,8 @@ per configured entry, chosen by resource type (a node's sliver type, or
 reactor=, path=, key=)``; they may define ``async start()`` and ``async
 stop()``, which the manager calls when it starts and stops, and set
 ``retries_itself = True`` if they retry on their own (the manager then
-makes one attempt). Call ``start()`` before anything else: the pool's
+makes one attempt, and waits for it as long as ``budget(op)`` says all
+their attempts may take). Call ``start()`` before anything else: the pool's
 work waits for it.
 
 Results come back as :class:`~gam.drivers.base.Outcome` per sliver URN.
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from twisted.application import service
 from twisted.internet import defer, threads
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.python import threadpool as tp
 
 from gam.drivers import base
@@ -141,7 +143,8 @@ class Drivers(service.Service):
         if not self._started:
             return
         if self._pending:
-            bound = max((max(c.spec.timeouts.values()) for c in self._order), default=0) + GRACE
+            bound = max((c.wait_limit(op) for c in self._order for op in c.spec.timeouts),
+                        default=0) + GRACE
             if not await _within(defer.DeferredList(list(self._pending), consumeErrors=True),
                                  bound, self.clock):
                 log.error("{n} driver operations still running after {s} s; stopping anyway",
@@ -267,6 +270,12 @@ class Drivers(service.Service):
             if isinstance(result, base.Outcome) and result.state == base.READY:
                 log.warn("{what} finished after gam gave up; deleting it", what=what)
                 self._track(defer.ensureDeferred(self._delete_one(caller, urn, result.data)))
+            elif isinstance(result, Failure):
+                log.warn("{what} failed after gam gave up: {error}", what=what,
+                         error=result.getErrorMessage())
+            else:
+                log.warn("{what} ended after gam gave up, with {result!r}", what=what,
+                         result=result)
             return None
         try:
             made = await caller.retrying("create", caller.handler.create, plan, stitching,

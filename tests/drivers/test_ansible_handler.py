@@ -3,12 +3,13 @@ tests/data/ansible/handler, and the checking of its configuration."""
 import os
 
 import yaml
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
 
 from gam.drivers import base
 from gam.drivers.ansible_config import load_handlers, parse_settings
 from gam.drivers.ansible_handler import AnsibleHandler, sliver_id
+from gam.drivers.config import DEFAULT_TIMEOUTS, Checker, parse_timeouts
 from gam.errors import ConfigError, GeniCode
 from tests.drivers.test_ansible_support import DATA, REPO, ansible_missing, start_pool
 
@@ -204,6 +205,29 @@ class ConfigTests(unittest.SynchronousTestCase):
         self.assertEqual(s.hosts[0].user, "gam")
         self.assertEqual(s.hosts[0].key_file, "/etc/gam/k")
         self.assertEqual(s.playbooks["create"], os.path.join(HANDLER_DIR, "create.yml"))
+
+    def test_timeouts_read_as_the_manager_reads_them(self):
+        # The manager waits as long as the handler lets a playbook run: both
+        # read timeout/timeouts the same way, defaults included.
+        for over in ({}, {"timeout": 45}, {"timeouts": {"create": 900}},
+                     {"timeout": 45, "timeouts": {"poll": 7}}):
+            raw = handler_config(self.work, **over)
+            if "timeout" not in over:
+                del raw["timeout"]
+            mine = parse_settings(raw, path="/etc/gam/h.yaml").timeouts
+            managers = parse_timeouts(raw, Checker("/etc/gam/h.yaml"))
+            self.assertEqual(mine, managers, over)
+            if not over:
+                self.assertEqual(mine, dict(DEFAULT_TIMEOUTS))
+
+    def test_budget_covers_every_attempt_and_cleanup(self):
+        s = parse_settings(handler_config(self.work, timeouts={"create": 300, "delete": 60},
+                                          retries=2, retry_delay=5), path="/etc/gam/h.yaml")
+        handler = AnsibleHandler(s, threadpool=None, reactor=task.Clock())
+        # 3 attempts of create, each followed by its cleanup (a delete), 2 delays
+        self.assertEqual(handler.budget("create"), 3 * (300 + 60) + 2 * 5)
+        self.assertEqual(handler.budget("delete"), 3 * 60 + 2 * 5)
+        self.assertTrue(handler.retries_itself)
 
     def test_errors_name_the_key(self):
         self.expect("handlers.h.kind", kind="switch")

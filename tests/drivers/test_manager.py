@@ -1,6 +1,7 @@
 """The driver manager over fake handlers: order, stitching, parallelism,
 retries, timeouts, failures, delete/poll/actions, clean restart."""
 from twisted.internet import defer, task
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial import unittest
 
 from gam.drivers import base
@@ -134,6 +135,41 @@ class ProvisionTests(unittest.TestCase):
         nodef.release()                   # it finishes after all ...
         self.assertEqual(nodef.calls[-1], ("delete", n.sliver_urn))
         self.assertEqual(nodef.items, {})  # ... and is removed
+
+    def test_late_failure_is_logged(self):
+        drivers, nodef, _ = fake_drivers(self.clock, node={"timeouts": {"create": 20}})
+        nodef.hang_on("create")
+        nodef.fail_on("create", "a", "the bridge vanished; removing what was made also failed")
+        n = node_plan("a")
+        d = self.provision(drivers, [], [n])
+        self.clock.advance(30)
+        self.assertEqual(self.successResultOf(d)[n.sliver_urn].state, base.FAILED)
+        seen = []
+        globalLogPublisher.addObserver(seen.append)
+        self.addCleanup(globalLogPublisher.removeObserver, seen.append)
+        nodef.release()                   # the create fails after gam gave up
+        said = [formatEvent(e) for e in seen]
+        self.assertTrue(any("failed after gam gave up" in m and "bridge vanished" in m
+                            for m in said), said)
+        self.assertNotIn(("delete", n.sliver_urn), nodef.calls)
+
+    def test_self_retrying_handler_is_waited_for_all_its_attempts(self):
+        # A handler that retries on its own says how long all its attempts
+        # may take; the manager must not give up after one attempt's time.
+        drivers, nodef, _ = fake_drivers(self.clock, node={"timeouts": {"create": 20}})
+        nodef.retries_itself = True
+        nodef.budget = lambda op: 65 if op == "create" else 20
+        caller = next(c for c in drivers._order if c.handler is nodef)
+        caller.retries_itself = True
+        nodef.delay("create", 50)         # longer than one attempt's 20 s + grace
+        n = node_plan("a")
+        d = self.provision(drivers, [], [n])
+        self.clock.advance(49)
+        self.assertNoResult(d)
+        self.clock.advance(1)
+        self.assertEqual(self.successResultOf(d)[n.sliver_urn].state, base.READY)
+        self.assertEqual(caller.wait_limit("create"), 65)
+        self.assertEqual(caller.wait_limit("poll"), 30)   # never below its timeout
 
     def test_failed_link_fails_its_nodes_only(self):
         drivers, nodef, linkf = fake_drivers(self.clock)
