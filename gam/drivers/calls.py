@@ -147,10 +147,17 @@ class Caller:
     async def retrying(self, op, method, *args, what, on_late=None):
         """``once`` up to 1 + retries times while failures are retryable."""
         tries = self.retries + 1
+        first = None
         for n in range(1, tries + 1):
             try:
                 return await self.once(op, method, *args, what=what, on_late=on_late)
             except GeniError as e:
+                if first is not None and e.geni_code == GeniCode.ALREADYEXISTS:
+                    # What the first attempt left in the way stops this one:
+                    # the first error is the one that says what went wrong.
+                    raise type(first)(f"{first.message}; a retry could not start: {e.message}",
+                                      reason=first.reason, geni_code=first.geni_code) from e
+                first = first or e
                 if n == tries or not retryable(e):
                     raise
                 log.warn("{what} failed (attempt {n} of {tries}), trying again in {delay} s: "

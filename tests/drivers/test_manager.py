@@ -104,6 +104,20 @@ class ProvisionTests(unittest.TestCase):
         self.assertEqual(out[n.sliver_urn].state, base.READY)
         self.assertEqual(nodef.calls.count(("create", n.sliver_urn)), 3)
 
+    def test_a_retry_stopped_by_leftovers_reports_the_first_error(self):
+        drivers, nodef, _ = fake_drivers(self.clock, node={"retries": 2})
+        nodef.fail_on("create", "a", "the bridge vanished; removing what was made also failed",
+                      times=1)
+        nodef.fail_on("create", "*", "namespace gam-n1 already exists; delete the sliver first",
+                      geni_code=GeniCode.ALREADYEXISTS)
+        n = node_plan("a")
+        out = self.successResultOf(self.provision(drivers, [], [n]))
+        error = out[n.sliver_urn].error
+        self.assertIn("the bridge vanished", error)
+        self.assertIn("a retry could not start: ", error)
+        self.assertIn("already exists", error)
+        self.assertEqual(nodef.calls.count(("create", n.sliver_urn)), 2)
+
     def test_retries_are_bounded(self):
         drivers, nodef, _ = fake_drivers(self.clock, node={"retries": 1})
         nodef.fail_on("create", "a", "broken")
