@@ -199,6 +199,44 @@ class FailureTests(SystemTestCase):
         self.assertNothingLeft()
 
 
+class HalfMadeTests(SystemTestCase):
+    """A create the kernel refuses half-way, after the node's folder,
+    accounts and namespace exist: all of that is removed again."""
+
+    async def test_kernel_refusal_half_way_is_cleaned_up(self):
+        lan = link_plan("lan0", [("n0", "n0:if0", "10.41.0.1")])
+        n = node_plan("n0", [("n0:if0", "lan0", "10.41.0.1")], users=[self.alice])
+        out, _ = await self.provision([lan], [])
+        self.assertEqual(out[lan.sliver_urn].state, base.READY, out[lan.sliver_urn].error)
+        # Something already holds the name of the node's veth: `ip link add`
+        # fails once the folder, the accounts and the namespace are made.
+        names = self.drivers.handler_for("namespace").settings.names
+        veth = names.veth(n.sliver_urn, "n0:if0")
+        subprocess.run(["ip", "link", "add", veth, "type", "bridge"], check=True)
+        self.addCleanup(subprocess.run, ["ip", "link", "delete", veth], capture_output=True)
+        made = []
+        real_add = host.netns_add
+
+        def watched(name, deadline):
+            real_add(name, deadline)
+            made.append(name)
+        host.netns_add = watched
+        self.addCleanup(setattr, host, "netns_add", real_add)
+        reports = []
+        nodes = await self.drivers.provision([], [n], lambda o: reports.append(o.state),
+                                             stitching={lan.sliver_urn: out[lan.sliver_urn].data})
+        o = nodes[n.sliver_urn]
+        self.assertEqual(o.state, base.FAILED)
+        self.assertEqual(len(made), 1, "the namespace was never made: nothing was half-made")
+        self.assertIn("making the node's veth pairs", o.error)
+        self.assertIn("File exists", o.error)
+        self.assertIn("everything made for it was removed", o.error)
+        left = snapshot(self.prefix, self.state_dir)
+        self.assertEqual((left["netns"], left["processes"], left["state"]), ([], [], []), left)
+        await self.drivers.delete(self.refs([lan], out))
+        self.assertNothingLeft()
+
+
 class BrokenSshdTests(SystemTestCase):
     """A node whose sshd never answers: the create's own deadline ends it,
     and what was built (namespace, veths, processes) is removed."""

@@ -40,8 +40,9 @@ class FailureTests(AMSystemCase):
 
     async def test_unusable_key_fails_the_node_only(self):
         """A key that looks like one but is not: the link is made, the node
-        fails with the reason, its half-made parts are gone; Delete frees
-        the link."""
+        is refused before anything of it is made (tests/drivers'
+        HalfMadeTests covers a node refused half-way); Delete frees the
+        link."""
         request = rspec(gnode("a", [("a:if0", "10.15.0.1")]), link("lan0", "a:if0"))
         await self.allocate_provision("badkey", request,
                                       self.users((self.alice, [SSH_KEY])))
