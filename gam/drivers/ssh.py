@@ -208,6 +208,33 @@ def thd_wait_for_ssh(host, port, *, deadline, user=None, pkey=None, host_key=Non
                         f"{deadline.seconds:g} s; last error: {last}")
 
 
+def _thd_collect(channel, deadline, step, poll=0.05):
+    """stdout and stderr (each up to OUTPUT_LIMIT bytes, the rest read and
+    dropped) until the command has exited and both are drained."""
+    out, err = bytearray(), bytearray()
+    while True:
+        busy = False
+        while channel.recv_ready():
+            data = channel.recv(65536)
+            out += data[:max(0, OUTPUT_LIMIT - len(out))]
+            busy = True
+        while channel.recv_stderr_ready():
+            data = channel.recv_stderr(65536)
+            err += data[:max(0, OUTPUT_LIMIT - len(err))]
+            busy = True
+        if channel.exit_status_ready() and not channel.recv_ready() \
+                and not channel.recv_stderr_ready():
+            if channel.eof_received or channel.closed:
+                return bytes(out), bytes(err)
+        if not busy:
+            wait = deadline.cap(poll, step)
+            if channel.status_event.is_set():       # exited; EOF is on its way
+                time.sleep(wait)
+            else:
+                channel.status_event.wait(wait)
+        deadline.check(step)
+
+
 @dataclass(frozen=True)
 class CommandResult:
     status: int
@@ -217,20 +244,27 @@ class CommandResult:
 
 def thd_run_command(host, port, user, pkey, command, *, deadline, host_key=None, check=True):
     """Log in and run ``command`` (a shell string, or an argv list that is
-    quoted here). With ``check`` a non-zero exit raises DriverError."""
+    quoted here), within ``deadline`` as a whole: a command still running
+    (or still writing) when it passes is abandoned with DriverTimeout. With
+    ``check`` a non-zero exit raises DriverError."""
     if not isinstance(command, str):
         command = " ".join(shlex.quote(str(a)) for a in command)
+    step = f"running {command!r}"
     client = thd_connect(host, port, user, pkey, deadline=deadline, host_key=host_key)
     try:
-        cap = deadline.cap(None, f"running {command!r}")
-        _, out, err = client.exec_command(command, timeout=cap)
-        stdout = out.read(OUTPUT_LIMIT).decode("utf-8", "replace")
-        stderr = err.read(OUTPUT_LIMIT).decode("utf-8", "replace")
-        status = out.channel.recv_exit_status()
+        channel = client.get_transport().open_session(timeout=deadline.cap(30, step))
+        channel.exec_command(command)
+        out, err = _thd_collect(channel, deadline, step)
+        status = channel.recv_exit_status()     # set: _thd_collect waited for it
+    except DriverTimeout as e:
+        raise type(e)(f"{where(host, port, user)}: {e.message}", reason=e.reason,
+                      geni_code=e.geni_code) from e
     except Exception as e:
-        raise _fail(host, port, user, e, f"running {command!r}") from e
+        raise _fail(host, port, user, e, step) from e
     finally:
         client.close()
+    stdout = out.decode("utf-8", "replace")
+    stderr = err.decode("utf-8", "replace")
     if check and status != 0:
         tail = " ".join(stderr.split())[-300:] or "no message"
         raise DriverError(f"{where(host, port, user)}: {command!r} failed with exit status "

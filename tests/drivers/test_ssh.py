@@ -2,6 +2,7 @@
 import os
 import socket
 import threading
+import time
 
 from twisted.trial import unittest
 
@@ -114,6 +115,25 @@ class ServerTests(unittest.SynchronousTestCase):
         res = thd_run_command("127.0.0.1", self.server.port, "alice", self.key, "exit 4",
                               deadline=Deadline(10), check=False)
         self.assertEqual(res.status, 4)
+
+    def test_deadline_bounds_the_whole_command(self):
+        # Each read returns in time; the command as a whole must not outlive
+        # the deadline, whether it is silent or keeps writing.
+        for command in ("sleep 30", "while :; do echo tick; sleep 0.1; done"):
+            start = time.monotonic()
+            with self.assertRaises(DriverTimeout) as e:
+                thd_run_command("127.0.0.1", self.server.port, "alice", self.key, command,
+                                deadline=Deadline(1.5, "the test command"))
+            self.assertLess(time.monotonic() - start, 5, command)
+            self.assertIn("timed out after 1.5 s while running", str(e.exception))
+            self.assertIn(f"ssh alice@127.0.0.1:{self.server.port}", str(e.exception))
+
+    def test_output_is_capped_and_complete_below_the_cap(self):
+        res = thd_run_command("127.0.0.1", self.server.port, "alice", self.key,
+                              "seq 1 20000; echo done >&2", deadline=Deadline(20))
+        self.assertEqual(res.stdout.splitlines()[-1], "20000")
+        self.assertEqual(len(res.stdout.splitlines()), 20000)
+        self.assertEqual(res.stderr, "done\n")
 
     def test_wrong_key_and_wrong_host_key(self):
         with self.assertRaises(DriverError) as e:
