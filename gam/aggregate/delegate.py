@@ -15,6 +15,9 @@ It translates each GENI call into transactions (:mod:`.allocation`,
 - Renew, PerformOperationalAction, Delete and Shutdown change the same rows
   the same way; Delete and expiry free the drivers' resources before the
   bookings are cancelled.
+- A sliver past its expiry that the sweep has not freed yet can still be
+  looked at and deleted, not changed; calls that book first hold its
+  booking (:mod:`.holds`), so nobody else is given its resources meanwhile.
 
 Nothing outlives the granting credential (``auth.expires``). Calls that
 change a slice run one at a time per slice.
@@ -24,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from twisted.internet import defer, threads
 from twisted.logger import Logger
 
-from gam.aggregate import lifecycle
+from gam.aggregate import holds, lifecycle
 from gam.aggregate.advertise import Advertiser
 from gam.aggregate.allocation import AllocationJob, thd_allocate
 from gam.aggregate.driving import DriverGateway
@@ -199,6 +202,7 @@ class Aggregate:
             expires=expires, slice_expires=slice_expires, now=now, authority=self.authority,
             lan_urn=str(URN(self.inventory.authority, "link", "lan")))
         async with self.locks.hold(str(slice_urn)):
+            await self._hold_overdue(now)
             slivers = await self.db.run(thd_allocate, job)
         self.advertiser.invalidate()
         text = await self._in_thread(manifest, slivers, self.inventory, now)
@@ -237,6 +241,7 @@ class Aggregate:
             users=users_to_data(new_users), best_effort=flag(options, "geni_best_effort"),
             slice_expires=credential_end)
         async with self.locks.hold(str(slice_urn)):
+            await self._hold_overdue(now)
             results, started = await self.db.run(lifecycle.thd_provision, job)
             self.advertiser.invalidate()
             if started:
@@ -286,6 +291,7 @@ class Aggregate:
             extend_alap=flag(options, "geni_extend_alap"),
             best_effort=flag(options, "geni_best_effort"), slice_expires=credential_end)
         async with self.locks.hold(str(slice_urn)):
+            await self._hold_overdue(now)
             results = await self.db.run(lifecycle.thd_renew, job)
         self.advertiser.invalidate()
         return [sliver_info(s, error) for s, error in results]
@@ -322,9 +328,20 @@ class Aggregate:
             failed = await self.db.run(lifecycle.thd_delete_failed, broken, now)
             if hold_until is not None:
                 for urn, _ in broken:
-                    await self.db.run(lifecycle.thd_hold, urn, hold_until)
+                    unheld = await self.db.run(holds.thd_hold, urn, hold_until)
+                    if unheld is not None:
+                        log.warn("{problem}", problem=unheld.describe())
         self.advertiser.invalidate()
         return tuple(deleted), tuple(failed)
+
+    async def _hold_overdue(self, now):
+        """Before a call books: keep the bookings of slivers whose expiry has
+        passed but that are not freed yet (see :mod:`gam.aggregate.holds`)."""
+        until = now + holds.hold_margin(self.limits)
+        if not await self.db.read(holds.thd_overdue, now, until):
+            return
+        for unheld in await self.db.run(holds.thd_hold_overdue, now, until):
+            log.warn("{problem}", problem=unheld.describe())
 
     async def shutdown(self, auth, slice_urn, options):
         async with self.locks.hold(str(slice_urn)):

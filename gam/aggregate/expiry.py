@@ -7,13 +7,19 @@ interleaves with a call on that slice), has the drivers free what they
 made, then cancels the bookings and marks the slivers deleted. A sliver the
 drivers could not free stays, geni_failed with the reason and its booking
 held a little longer, and is tried again on the next sweep.
+
+Between its expiry and the sweep that frees it a sliver is *overdue*: calls
+that change slivers no longer reach it (``lifecycle.thd_target``), and
+calls that book hold its booking first (:mod:`gam.aggregate.holds`), so
+nobody is given its resources while it still has them.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from gam.aggregate import lifecycle
+from gam.aggregate.holds import hold_margin
 from gam.db.slivers import thd_get_slivers
 
 log = Logger(namespace="gam.aggregate")
@@ -41,7 +47,7 @@ async def _expire(aggregate, due, now):
     by_slice = {}
     for sliver in due:
         by_slice.setdefault(sliver.slice_urn, []).append(sliver.urn)
-    hold = now + timedelta(seconds=2 * max(aggregate.limits.expiry_interval, 1.0))
+    hold = now + hold_margin(aggregate.limits)
     expired = []
     for slice_urn, urns in by_slice.items():
         async with aggregate.locks.hold(slice_urn):

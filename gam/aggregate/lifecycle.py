@@ -26,7 +26,8 @@ from gam.db.slivers import (
     thd_get_slivers, thd_list_slivers, thd_mark_deleted, thd_update_sliver)
 from gam.errors import BadArgs, GeniError, Refused, SearchFailed, Unavailable, Unsupported
 from gam.rfc3339 import format_time
-from gam.schedule import thd_cancel, thd_extend, thd_holder_reservations
+from gam.schedule import (
+    thd_cancel, thd_extend, thd_holder_reservations, thd_lock_all, thd_resources_of)
 
 # Operational actions and what each does from each state: "run" (with
 # the state the sliver shows while the driver works), "noop" (already
@@ -51,10 +52,16 @@ def _shut(slice_urn):
                        "Contact the operator", reason="shutdown")
 
 
-def thd_target(conn, slice_urn, sliver_urns, *, for_change=False):
+def thd_target(conn, slice_urn, sliver_urns, *, for_change=False, now=None):
     """``(slice, slivers)`` a call names: the whole slice (``sliver_urns`` None)
     or those slivers. SearchFailed when the slice or a sliver is unknown,
-    expired or deleted; Unavailable with ``for_change`` on a shut-down slice."""
+    expired or deleted; Unavailable with ``for_change`` on a shut-down slice.
+
+    With ``now`` (calls that change slivers), slivers whose expiry has
+    passed but that the expiry sweep has not freed yet are out of reach:
+    a named one is SearchFailed, and a whole-slice call gets only the
+    others (SearchFailed if none is left). Without it (Status, Describe,
+    Delete) they are found like any other."""
     found = thd_get_slice(conn, slice_urn)
     if found is None:
         raise SearchFailed(f"slice {slice_urn} has no slivers at this aggregate; "
@@ -66,12 +73,34 @@ def thd_target(conn, slice_urn, sliver_urns, *, for_change=False):
         if not slivers:
             raise SearchFailed(f"slice {slice_urn} has no slivers at this aggregate (any it "
                                "had expired or were deleted)", reason="unknown-slice")
+        if now is not None:
+            current = tuple(s for s in slivers if s.expires > now)
+            if not current:
+                last = max(s.expires for s in slivers)
+                raise SearchFailed(
+                    f"every sliver of slice {slice_urn} at this aggregate has expired (the "
+                    f"last at {format_time(last)}) and is being freed; allocate resources "
+                    "again", reason="expired")
+            slivers = current
         return found, slivers
     slivers = _thd_known_slivers(conn, sliver_urns)
     other = [s.urn for s in slivers if s.slice_urn != slice_urn]
     if other:
         raise BadArgs(f"sliver {', '.join(other)} does not belong to slice {slice_urn}; "
                       "name slivers of one slice")
+    if now is not None:
+        lapsed = [s for s in slivers if s.expires <= now]
+        if len(lapsed) == 1:
+            raise SearchFailed(
+                f"sliver {lapsed[0].urn} expired at {format_time(lapsed[0].expires)} and "
+                "is being freed: it can no longer be changed; allocate resources again",
+                reason="expired")
+        if lapsed:
+            raise SearchFailed(
+                "slivers " + ", ".join(f"{s.urn} (expired at {format_time(s.expires)})"
+                                       for s in lapsed)
+                + " have expired and are being freed: they can no longer be changed; "
+                "allocate resources again", reason="expired")
     return found, slivers
 
 
@@ -151,11 +180,20 @@ def thd_provision(conn, job):
 
     Returns ``(results, started)``: ``[(sliver, error)]`` for every sliver
     named, and the slivers provisioned now (for the drivers). Slivers
-    already provisioned are reported unchanged.
+    already provisioned are reported unchanged. The resources of the
+    allocated ones are locked in one call first (``thd_lock_all``): their
+    leases are extended one by one.
     """
-    found, slivers = thd_target(conn, job.slice_urn, job.sliver_urns, for_change=True)
+    found, slivers = thd_target(conn, job.slice_urn, job.sliver_urns, for_change=True,
+                                now=job.now)
     if job.slice_expires > found.expires:
         thd_set_slice_expires(conn, job.slice_urn, job.slice_expires)
+    allocated = [s.urn for s in slivers if s.allocation_state == ALLOCATED]
+    with thd_lock_all(conn, thd_resources_of(conn, allocated)):
+        return _provision(conn, job, slivers)
+
+
+def _provision(conn, job, slivers):
     results, started = [], []
     for sliver in slivers:
         if sliver.allocation_state != ALLOCATED:
@@ -221,10 +259,19 @@ def _extend(conn, sliver, end, alap):
 
 
 def thd_renew(conn, job):
-    """Set the slivers' expiry (and their bookings' end) to ``job.end``."""
-    found, slivers = thd_target(conn, job.slice_urn, job.sliver_urns, for_change=True)
+    """Set the slivers' expiry (and their bookings' end) to ``job.end``.
+
+    The resources of all of them are locked in one call first
+    (``thd_lock_all``): their bookings are extended one by one."""
+    found, slivers = thd_target(conn, job.slice_urn, job.sliver_urns, for_change=True,
+                                now=job.now)
     if job.slice_expires > found.expires:
         thd_set_slice_expires(conn, job.slice_urn, job.slice_expires)
+    with thd_lock_all(conn, thd_resources_of(conn, [s.urn for s in slivers])):
+        return _renew(conn, job, slivers)
+
+
+def _renew(conn, job, slivers):
     results = []
     for sliver in slivers:
         try:
@@ -280,7 +327,7 @@ def thd_begin_action(conn, slice_urn, sliver_urns, action, *, now, best_effort,
     best effort a sliver in the wrong state fails the call with
     Unsupported (13) and nothing changes.
     """
-    _, slivers = thd_target(conn, slice_urn, sliver_urns, for_change=True)
+    _, slivers = thd_target(conn, slice_urn, sliver_urns, for_change=True, now=now)
     plan = [(s, decide(action, s)) for s in slivers]
     refused = [(s, why) for s, (what, why) in plan if what == "refuse"]
     if refused and not best_effort:
@@ -326,14 +373,15 @@ def thd_record_outcome(conn, urn, now, *, state, error="", data=None, expect=Non
 # ------------------------------------------------------------------ delete
 
 def thd_begin_delete(conn, slice_urn, sliver_urns):
-    """The slivers a Delete names (Unavailable on a shut-down slice)."""
+    """The slivers a Delete names (Unavailable on a shut-down slice); slivers
+    past their expiry but not freed yet too (Delete frees them early)."""
     _, slivers = thd_target(conn, slice_urn, sliver_urns, for_change=True)
     return slivers
 
 
 def thd_finish_delete(conn, urns, now):
     """Cancel the bookings of ``urns`` and mark them deleted; return them."""
-    for urn in urns:
+    for urn in sorted(urns):        # in URN order, as holds extend them
         thd_cancel(conn, urn)
     return thd_mark_deleted(conn, urns, now)
 
@@ -373,16 +421,6 @@ def thd_expired(conn, now, after=None, limit=500):
     urns = conn.execute(query.order_by(t.c.expires, t.c.urn).limit(limit)).scalars().all()
     found = {s.urn: s for s in thd_get_slivers(conn, urns)}
     return [found[u] for u in urns if u in found]
-
-
-def thd_hold(conn, urn, until):
-    """Keep an expired sliver's booking until ``until`` while its resources
-    are not yet freed; False if another booking is in the way."""
-    try:
-        thd_extend(conn, urn, until)
-    except GeniError:
-        return False
-    return True
 
 
 def thd_interrupted(conn, now):
@@ -427,6 +465,6 @@ def thd_mark_gone(conn, urns, now):
 
 __all__ = ["thd_target", "thd_status_infos", "thd_resolve", "thd_provision", "thd_renew", "thd_begin_action",
            "thd_record_outcome", "thd_begin_delete", "thd_finish_delete",
-           "thd_delete_failed", "thd_shutdown", "thd_expired", "thd_hold",
+           "thd_delete_failed", "thd_shutdown", "thd_expired",
            "thd_interrupted", "thd_mark_gone", "check_action", "decide", "ACTIONS",
            "KNOWN_ACTIONS", "ProvisionJob", "RenewJob", "lease_end", "READY"]

@@ -1,7 +1,9 @@
 """Slivers: thread-side store functions and their async wrapper.
 
 Sliver rows are never removed: deleting or expiring a sliver stamps
-``deleted_at`` and sets its allocation state to ``geni_unallocated``; the
+``deleted_at`` and sets its allocation state to ``geni_unallocated`` (the
+aggregate does that once the drivers have freed it and its bookings are
+cancelled, in ``gam.aggregate.lifecycle.thd_finish_delete``); the
 unique URN column makes sure a sliver URN is never handed out twice.
 The ``thd_`` functions take a live connection so the aggregate can put
 them in one transaction with the schedule's bookings.
@@ -188,12 +190,6 @@ def thd_list_expired(conn, now):
     return tuple(_to_sliver(row) for row in conn.execute(query))
 
 
-def thd_expire_slivers(conn, now):
-    """Mark every expired live sliver deleted and return them."""
-    expired = thd_list_expired(conn, now)
-    return thd_mark_deleted(conn, [s.urn for s in expired], now)
-
-
 class SliversComponent:
     """Async face of this module: each method returns a Deferred."""
 
@@ -220,6 +216,3 @@ class SliversComponent:
 
     def list_expired(self, now):
         return self.db.read(thd_list_expired, now)
-
-    def expire_slivers(self, now):
-        return self.db.run(thd_expire_slivers, now)

@@ -4,9 +4,12 @@ Check-then-insert is only safe if nobody else can insert in between, so
 every booking first locks the rows of the resources it touches
 (``lock_resources``: ``SELECT ... FOR UPDATE`` in name order on
 PostgreSQL; on SQLite the transaction already holds the write lock from
-``BEGIN IMMEDIATE``), then checks, then writes. Each call works inside a
-savepoint, so a refused claim leaves nothing behind even if the caller
-catches the error and goes on with its transaction.
+``BEGIN IMMEDIATE``), then checks, then writes. A transaction that books
+or extends more than once locks everything it will touch in one call
+first (``thd_lock_all``), so that all transactions take row locks in one
+order (by name) and cannot deadlock. Each call works inside a savepoint,
+so a refused claim leaves nothing behind even if the caller catches the
+error and goes on with its transaction.
 
 Errors (``gam.errors``), each with ``.resource`` and, where there is one,
 ``.conflict = (start, end)``:

@@ -1,4 +1,5 @@
 """The schedule's inventory: define, read and lock resource rows."""
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -128,21 +129,78 @@ def unknown_resource(name, retired=False):
     return err
 
 
-def lock_resources(conn, names):
-    """Lock the rows of live resources ``names``, in name order; return {name: row}.
+#: ``conn.info`` key: the resource names locked up front (``thd_lock_all``)
+#: by the transaction running on this connection.
+_LOCKED_UP_FRONT = "gam.schedule.locked_up_front"
 
-    PostgreSQL takes ``SELECT ... FOR UPDATE`` row locks, held to the end
-    of the transaction; SQLite already holds the database write lock
-    (``BEGIN IMMEDIATE``). Raises SearchFailed for an unknown or retired name.
+
+def _lock_rows(conn, names):
+    """Lock the rows of the resources ``names`` (sorted), in name order; {name: row}.
+
+    The only place resource rows are locked for a booking. PostgreSQL takes
+    ``SELECT ... FOR UPDATE`` row locks, held to the end of the transaction
+    (or to the rollback of a savepoint taken before); SQLite already holds
+    the database write lock (``BEGIN IMMEDIATE``) and ignores FOR UPDATE.
     """
-    names = sorted(set(names))
     rows = {}
     for i in range(0, len(names), 500):
         query = (sa.select(resources).where(resources.c.name.in_(names[i:i + 500]))
                  .order_by(resources.c.name).with_for_update())
         rows.update((row.name, row) for row in conn.execute(query))
+    return rows
+
+
+def _read_rows(conn, names):
+    rows = {}
+    for i in range(0, len(names), 500):
+        query = sa.select(resources).where(resources.c.name.in_(names[i:i + 500]))
+        rows.update((row.name, row) for row in conn.execute(query))
+    return rows
+
+
+def lock_resources(conn, names):
+    """Lock the rows of live resources ``names``, in name order; return {name: row}.
+
+    Inside :func:`thd_lock_all` the rows are already locked: they are read
+    again (fresh), and a name that was not locked up front is a bug (it
+    would break the one order all transactions lock in): RuntimeError.
+    Raises SearchFailed for an unknown or retired name.
+    """
+    names = sorted(set(names))
+    up_front = conn.info.get(_LOCKED_UP_FRONT)
+    if up_front is None:
+        rows = _lock_rows(conn, names)
+    else:
+        outside = [n for n in names if n not in up_front]
+        if outside:
+            raise RuntimeError(f"resources {', '.join(outside)} were not locked up front "
+                               "with the rest of this transaction's")
+        rows = _read_rows(conn, names)
     for name in names:
         row = rows.get(name)
         if row is None or row.retired:
             raise unknown_resource(name, retired=row is not None)
     return rows
+
+
+@contextmanager
+def thd_lock_all(conn, names):
+    """Lock every resource of ``names`` in ONE call, in name order, for the block.
+
+    A transaction that books or extends several times (one Allocate books
+    each node and link; a Renew extends each sliver) would otherwise lock
+    rows call by call, and two such transactions could lock the same rows
+    in opposite orders and deadlock on PostgreSQL. Inside the block every
+    booking must stay within ``names`` (see :func:`lock_resources`), so all
+    transactions lock in one global order: by name. Unknown or retired
+    names are left for the booking to refuse. Blocks do not nest.
+    """
+    if _LOCKED_UP_FRONT in conn.info:
+        raise RuntimeError("resources are already locked up front in this transaction")
+    names = sorted(set(names))
+    _lock_rows(conn, names)
+    conn.info[_LOCKED_UP_FRONT] = frozenset(names)
+    try:
+        yield
+    finally:
+        conn.info.pop(_LOCKED_UP_FRONT, None)

@@ -33,6 +33,29 @@ def thd_holder_reservations(conn, holder):
     return tuple(to_reservation(row) for row in conn.execute(query))
 
 
+def thd_resources_of(conn, holders):
+    """The names of the resources ``holders`` book (any of them), sorted."""
+    holders = sorted(set(holders))
+    names = set()
+    for i in range(0, len(holders), 500):
+        query = (sa.select(resources.c.name).distinct()
+                 .join_from(R, resources, R.c.resource_id == resources.c.id)
+                 .where(R.c.holder.in_(holders[i:i + 500])))
+        names.update(conn.execute(query).scalars())
+    return tuple(sorted(names))
+
+
+def thd_ending_before(conn, when):
+    """The holders (a set) of the reservations that end before ``when``.
+
+    A short index range scan on ``end_at``: reservations go when their
+    holder is freed, so few end in the past.
+    """
+    when = as_utc(when, "when")
+    return set(conn.execute(sa.select(R.c.holder).distinct()
+                            .where(R.c.end_at < when)).scalars())
+
+
 def thd_list_reservations(conn, resource, start, end):
     """Reservations of ``resource`` that overlap [start, end), by start."""
     start, end = check_interval(start, end)

@@ -1,4 +1,4 @@
-"""50 concurrent Allocates of one bound node: exactly one wins, on SQLite and PostgreSQL."""
+"""50 concurrent Allocates: exactly the right ones win, on SQLite and PostgreSQL."""
 from twisted.internet import defer
 from twisted.trial.unittest import TestCase
 
@@ -37,6 +37,20 @@ class ConcurrentAllocateMixin(AggregateMixin):
         held = yield self.db.read(thd_list_reservations, "host:node1", T0, T0.replace(year=2031))
         self.assertEqual(len(held), 1)
         self.assertEqual(held[0].holder, wins[0]["geni_slivers"][0]["geni_sliver_urn"])
+
+    @defer.inlineCallbacks
+    def test_opposite_orders_never_deadlock(self):
+        # Every call books a VM on node1 and one on node2, half of them naming
+        # node2 first: each locks both hosts' rows in one go, in name order.
+        pairs = [(node("a", host="node1"), node("b", host="node2")),
+                 (node("b", host="node2"), node("a", host="node1"))]
+        calls = [self.call("allocate", auth(), slice_urn(f"s{i}"), rspec(*pairs[i % 2]), {})
+                 for i in range(CALLS)]
+        results = yield defer.DeferredList(calls, consumeErrors=True)
+        wins = [value for ok, value in results if ok]
+        losses = [value.value for ok, value in results if not ok]
+        self.assertEqual(len(wins), 4)                  # 4 cores on each host
+        self.assertEqual({type(e) for e in losses}, {Refused})
 
     @defer.inlineCallbacks
     def test_unbound_vms_never_overbook(self):

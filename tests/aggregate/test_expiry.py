@@ -74,6 +74,45 @@ class ExpiryTests(AggregateMixin, SQLiteBackend, TestCase):
         self.assertEqual(len(states), 1)
 
     @defer.inlineCallbacks
+    def test_a_renewal_while_the_sweep_waits_for_the_slice_wins(self):
+        result = yield self.allocate(node("a"))
+        [urn] = [s["geni_sliver_urn"] for s in result["geni_slivers"]]
+        yield self.call("provision", auth(), slice_urn(), None,
+                        {"geni_end_time": T0 + timedelta(hours=1)})
+        yield self.settle()
+        # a call on the slice is under way (it holds the slice's lock) ...
+        busy = defer.Deferred()
+
+        async def call_under_way():
+            async with self.am.locks.hold(str(slice_urn())):
+                await busy
+        under_way = defer.Deferred.fromCoroutine(call_under_way())
+        # ... a Renew comes in a second before the lease ends and waits for it ...
+        self.advance(59 * MINUTE + timedelta(seconds=59))
+        renewing = self.call("renew", auth(), slice_urn(), None, T0 + timedelta(hours=3), {})
+        # ... and the sweep, a second after the end, finds the sliver due and waits too
+        waiting = defer.Deferred()
+        real_hold = self.am.locks.hold
+
+        def hold(key):
+            waiting.callback(key)
+            return real_hold(key)
+        self.patch(self.am.locks, "hold", hold)
+        self.advance(timedelta(seconds=2))
+        sweeping = defer.Deferred.fromCoroutine(self.expirer.sweep())
+        self.assertEqual((yield waiting), str(slice_urn()))
+        self.assertNoResult(renewing)
+        self.assertNoResult(sweeping)
+        busy.callback(None)
+        yield under_way
+        renewed = yield renewing
+        self.assertEqual(renewed[0]["geni_expires"], T0 + timedelta(hours=3))
+        self.assertEqual((yield sweeping), ())
+        self.assertEqual(self.fakes.deletes(), [])
+        states = yield self.status()
+        self.assertEqual(states[urn]["geni_expires"], T0 + timedelta(hours=3))
+
+    @defer.inlineCallbacks
     def test_failed_free_is_retried(self):
         result = yield self.allocate(node("a"))
         urn = result["geni_slivers"][0]["geni_sliver_urn"]

@@ -343,6 +343,99 @@ class RenewTests(AggregateMixin, SQLiteBackend, TestCase):
         self.assertEqual(answer[0]["geni_error"], "")
 
 
+class LapsedTests(AggregateMixin, SQLiteBackend, TestCase):
+    """Slivers past their expiry that the sweep has not freed yet (none runs here)."""
+
+    LAPSE = T0 + timedelta(minutes=10)          # allocated slivers lapse then
+
+    def assertExpired(self, err, *slivers):
+        self.assertIsInstance(err, SearchFailed)
+        self.assertEqual(err.geni_code, GeniCode.SEARCHFAILED)
+        self.assertIn("expired", err.message)
+        self.assertIn("allocate resources again", err.message)
+        for urn in slivers:
+            self.assertIn(urn, err.message)
+
+    @defer.inlineCallbacks
+    def test_a_lapsed_allocation_cannot_be_provisioned_or_renewed(self):
+        [a] = urns((yield self.allocate(node("a"))))
+        self.advance(timedelta(minutes=10))          # exactly at its expiry
+        err = yield self.failure_of(self.call("provision", auth(), slice_urn(), None, {}))
+        self.assertExpired(err)
+        self.assertIn("2030-06-01T12:10:00Z", err.message)
+        err = yield self.failure_of(self.call("provision", auth(), slice_urn(), [a], {}))
+        self.assertExpired(err, a)
+        self.assertIn("2030-06-01T12:10:00Z", err.message)
+        err = yield self.failure_of(self.call("renew", auth(), slice_urn(), [a],
+                                              T0 + timedelta(hours=2), {}))
+        self.assertExpired(err, a)
+        err = yield self.failure_of(self.call("renew", auth(), slice_urn(), None,
+                                              T0 + timedelta(hours=2),
+                                              {"geni_best_effort": True}))
+        self.assertExpired(err)
+        self.assertEqual(self.fakes.creates(), [])
+        # nothing changed, and Status still shows it
+        states = yield self.status()
+        self.assertEqual(states[a]["geni_allocation_status"], "geni_allocated")
+        self.assertEqual(states[a]["geni_expires"], self.LAPSE)
+
+    @defer.inlineCallbacks
+    def test_whole_slice_calls_act_on_the_others(self):
+        [a] = urns((yield self.allocate(node("a"))))
+        self.advance(timedelta(minutes=5))
+        [b] = urns((yield self.allocate(node("b"))))
+        self.advance(timedelta(minutes=5, seconds=20))     # a lapsed, b has 5 minutes
+        result = yield self.call("provision", auth(), slice_urn(), None, {})
+        self.assertEqual(urns(result), [b])
+        renewed = yield self.call("renew", auth(), slice_urn(), None,
+                                  T0 + timedelta(hours=2), {})
+        self.assertEqual(urns(renewed), [b])
+        yield self.settle()
+        acted = yield self.call("perform_operational_action", auth(), slice_urn(), None,
+                                "geni_restart", {})
+        self.assertEqual(urns(acted), [b])
+        states = yield self.status()
+        self.assertEqual(states[a]["geni_allocation_status"], "geni_allocated")
+        self.assertEqual(states[b]["geni_allocation_status"], "geni_provisioned")
+        # naming a with b: the call is refused as a whole
+        err = yield self.failure_of(self.call("renew", auth(), slice_urn(), [b, a],
+                                              T0 + timedelta(hours=3), {}))
+        self.assertExpired(err, a)
+        self.assertNotIn(b, err.message)
+
+    @defer.inlineCallbacks
+    def test_actions_refuse_an_ended_lease(self):
+        [a] = urns((yield self.allocate(node("a"))))
+        yield self.call("provision", auth(), slice_urn(), None,
+                        {"geni_end_time": T0 + timedelta(hours=1)})
+        yield self.settle()
+        self.advance(timedelta(hours=1, seconds=1))
+        for action in ("geni_restart", "geni_stop"):
+            err = yield self.failure_of(self.call(
+                "perform_operational_action", auth(), slice_urn(), [a], action, {}))
+            self.assertExpired(err, a)
+        self.assertEqual(self.fakes.actions(), [])
+
+    @defer.inlineCallbacks
+    def test_status_describe_and_delete_still_work(self):
+        [a] = urns((yield self.allocate(node("a", host="node1"))))
+        yield self.call("provision", auth(), slice_urn(), None,
+                        {"geni_end_time": T0 + timedelta(hours=1)})
+        yield self.settle()
+        self.advance(timedelta(hours=1, seconds=1))
+        states = yield self.status()
+        self.assertEqual(states[a]["geni_operational_status"], "geni_ready")
+        described = yield self.call("describe", auth(), slice_urn(), [a],
+                                    {"geni_rspec_version": V3})
+        self.assertEqual(urns(described), [a])
+        answer = yield self.call("delete", auth(), slice_urn(), None, {})
+        self.assertEqual(urns(answer), [a])
+        self.assertEqual(answer[0]["geni_allocation_status"], "geni_unallocated")
+        self.assertEqual(self.fakes.made, {})
+        usage = yield self.db.read(thd_usage, "cores:node1", T0 + timedelta(minutes=30))
+        self.assertEqual(usage.used, 0)
+
+
 class DeleteShutdownTests(AggregateMixin, SQLiteBackend, TestCase):
     @defer.inlineCallbacks
     def test_delete_frees_everything(self):

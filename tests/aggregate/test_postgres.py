@@ -1,5 +1,6 @@
 """The delegate's tests again on PostgreSQL (skipped without GAM_TEST_POSTGRES_URL)."""
-from tests.aggregate import test_allocate, test_expiry, test_lifecycle, test_recovery
+from tests.aggregate import (
+    test_allocate, test_expiry, test_holds, test_lifecycle, test_lock_order, test_recovery)
 from tests.db.support import PostgresBackend
 
 
@@ -19,6 +20,10 @@ class RenewTests(PostgresBackend, test_lifecycle.RenewTests):
     pass
 
 
+class LapsedTests(PostgresBackend, test_lifecycle.LapsedTests):
+    pass
+
+
 class DeleteShutdownTests(PostgresBackend, test_lifecycle.DeleteShutdownTests):
     pass
 
@@ -28,4 +33,24 @@ class ExpiryTests(PostgresBackend, test_expiry.ExpiryTests):
 
 
 class RecoveryTests(PostgresBackend, test_recovery.RecoveryTests):
+    pass
+
+
+class GapTests(PostgresBackend, test_holds.GapTests):
+    pass
+
+
+class PoolHoldTests(PostgresBackend, test_holds.PoolHoldTests):
+    pass
+
+
+class OverdueTests(PostgresBackend, test_holds.OverdueTests):
+    pass
+
+
+class LockOrderTests(PostgresBackend, test_lock_order.LockOrderTests):
+    pass
+
+
+class PlacementRaceTests(PostgresBackend, test_lock_order.PlacementRaceTests):
     pass

@@ -1,4 +1,4 @@
-"""Sliver rows: insert, read, update, delete (tombstones), expire."""
+"""Sliver rows: insert, read, update, delete (tombstones), list the expired."""
 from datetime import timedelta
 
 from twisted.internet import defer, reactor
@@ -7,8 +7,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from gam.db.connector import DBConnector
 from gam.db.slices import thd_ensure_slice
 from gam.db.slivers import (
-    Sliver, thd_expire_slivers, thd_get_sliver, thd_get_slivers, thd_insert_sliver,
-    thd_list_expired, thd_list_slivers, thd_mark_deleted, thd_update_sliver)
+    Sliver, thd_get_sliver, thd_get_slivers, thd_insert_sliver, thd_list_expired, thd_list_slivers, thd_mark_deleted, thd_update_sliver)
 from gam.errors import AlreadyExists, SearchFailed
 
 from tests.db.support import T0, EngineMixin, PostgresBackend, SQLiteBackend
@@ -120,17 +119,17 @@ class SliverTestsMixin(EngineMixin):
         self.tx(thd_mark_deleted, [urn(1)], T0)
         self.assertRaises(AlreadyExists, self.insert, 1, slice_urn=OTHER)
 
-    def test_expire(self):
+    def test_list_expired(self):
         self.insert(1, expires=T0 + timedelta(minutes=10))
         self.insert(2, expires=T0 + timedelta(minutes=20))
         self.insert(3, expires=T0 + timedelta(minutes=5))
+        self.insert(4, expires=T0 + timedelta(minutes=1))
+        self.tx(thd_mark_deleted, [urn(4)], T0)
         at = T0 + timedelta(minutes=10)
         self.assertEqual([s.urn for s in self.tx(thd_list_expired, at)], [urn(3), urn(1)])
-        expired = self.tx(thd_expire_slivers, at)
-        self.assertEqual({s.urn for s in expired}, {urn(1), urn(3)})
-        self.assertTrue(all(s.deleted for s in expired))
-        self.assertEqual([s.urn for s in self.tx(thd_list_slivers, SLICE)], [urn(2)])
-        self.assertEqual(self.tx(thd_expire_slivers, at), ())
+        # listing changes nothing: freeing them is the aggregate's work
+        self.assertEqual([s.urn for s in self.tx(thd_list_slivers, SLICE)],
+                         [urn(1), urn(2), urn(3)])
 
 
 class SQLiteSliverTests(SQLiteBackend, SliverTestsMixin, SynchronousTestCase):
@@ -163,5 +162,5 @@ class ComponentTests(SQLiteBackend, TestCase):
         self.assertEqual(got[0].operational_state, "geni_ready")
         gone = yield db.slivers.mark_deleted([urn(1)], T0)
         self.assertEqual(len(gone), 1)
-        expired = yield db.slivers.expire_slivers(T0 + timedelta(days=1))
+        expired = yield db.slivers.list_expired(T0 + timedelta(days=1))
         self.assertEqual(expired, ())
