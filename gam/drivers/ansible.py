@@ -18,6 +18,7 @@ are per-host variables, so nothing depends on the AM user's ~/.ssh or on
 an ``ansible.cfg`` lying around.
 """
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -231,40 +232,38 @@ def judge(result, stdout, timeout, what):
     return result
 
 
-class _Unsafe(str):
-    """A string Ansible must never template (it came from a request)."""
+class _UnsafeVars(dict):
+    """Extra vars from requests: Ansible must never template them."""
 
 
 class _VarsDumper(yaml.SafeDumper):
     pass
 
 
+# The whole mapping is tagged !unsafe, once, at its root. Tagging each string
+# instead does not keep it a string: ansible-core 2.19 resolves an !unsafe
+# scalar as if it were plain, so an id like '00001234' came back as the int
+# 668 (YAML 1.1 octal) and 'no' as False. Inside the tagged mapping every
+# scalar keeps the type its own (quoted) form gives it.
 _VarsDumper.add_representer(
-    _Unsafe, lambda dumper, data: dumper.represent_scalar("!unsafe", str(data)))
+    _UnsafeVars, lambda dumper, data: dumper.represent_mapping("!unsafe", dict(data)))
 
 
-def _mark_unsafe(value):
-    if isinstance(value, str):
-        return _Unsafe(value)
-    if isinstance(value, dict):
-        return {str(k): _mark_unsafe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_mark_unsafe(v) for v in value]
-    return value
-
-
-def write_extravars(path, trusted, untrusted):
-    """Write the extra-vars file: ``trusted`` values (from configuration) as
-    they are, ``untrusted`` ones (from requests) tagged ``!unsafe`` so that
-    a ``{{ ... }}`` in an SSH key or a client_id is data, never a template."""
-    both = dict(trusted or {})
-    clash = sorted(set(both) & set(untrusted or {}))
+def write_extravars(path, trusted, untrusted, unsafe_path):
+    """Write the extra-vars files: ``trusted`` values (from configuration) to
+    ``path`` as they are, ``untrusted`` ones (from requests) to
+    ``unsafe_path`` as one ``!unsafe`` mapping, so that a ``{{ ... }}`` in an
+    SSH key or a client_id is data, never a template, and every string stays
+    a string."""
+    clash = sorted(set(trusted or {}) & set(untrusted or {}))
     if clash:
         raise DriverError(f"extra vars {', '.join(clash)} are set both by the handler "
                           "config and by gam; rename them in the config's vars:")
-    both.update(_mark_unsafe(dict(untrusted or {})))
     with open(path, "w", encoding="utf-8") as f:
-        yaml.dump(both, f, Dumper=_VarsDumper, default_flow_style=False)
+        yaml.dump(dict(trusted or {}), f, Dumper=_VarsDumper, default_flow_style=False)
+    with open(unsafe_path, "w", encoding="utf-8") as f:
+        yaml.dump(_UnsafeVars(untrusted or {}), f, Dumper=_VarsDumper,
+                  default_flow_style=False)
 
 
 def _kill_run(token):
@@ -339,7 +338,9 @@ def _thd_run_playbook(playbook, *, hosts, extravars=None, unsafe_vars=None, time
         local_tmp = os.path.join(private, "tmp")
         os.mkdir(local_tmp)
         os.mkdir(os.path.join(private, "env"))
-        write_extravars(os.path.join(private, "env", "extravars"), extravars, unsafe_vars)
+        unsafe_path = os.path.join(private, "env", "unsafe_vars")
+        write_extravars(os.path.join(private, "env", "extravars"), extravars, unsafe_vars,
+                        unsafe_path)
         cfg = ansible_cfg
         if cfg is None:
             cfg = os.path.join(private, "ansible.cfg")
@@ -367,6 +368,7 @@ def _thd_run_playbook(playbook, *, hosts, extravars=None, unsafe_vars=None, time
             project_dir=os.path.dirname(os.path.abspath(playbook)),
             playbook=os.path.abspath(playbook),
             inventory=build_inventory(hosts),
+            cmdline=f"-e @{shlex.quote(unsafe_path)}",
             envvars=env,
             forks=forks,
             quiet=True,

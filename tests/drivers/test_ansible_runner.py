@@ -93,6 +93,20 @@ class RunTests(unittest.SynchronousTestCase):
         self.assertFalse(os.path.exists(marker))
         self.assertEqual(result.stats["gam_outcome"]["echoed"], evil + " x")
 
+    def test_request_strings_stay_strings(self):
+        # Ids are 8 hex digits, and 2.3% of them are all decimal digits;
+        # user names and client_ids may read as YAML words. Tagging each
+        # string !unsafe let ansible-core 2.19 read '00001234' as 668.
+        values = ["00001234", "36757479", "no", "yes", "null", "1e5", "0x1F",
+                  "2026-01-01", "{{ 1 + 1 }}", 7, True, None]
+        result = self.run_book("types.yml", unsafe_vars={
+            "gam_id": "00001234", "gam_plan": {"values": values}})
+        out = result.stats["gam_outcome"]
+        self.assertEqual((out["id"], out["id_type"], out["named"]),
+                         ("00001234", "str", "gam-n00001234"))
+        self.assertEqual(out["values"], values)
+        self.assertEqual(out["types"], ["str"] * 9 + ["int", "bool", "NoneType"])
+
     def test_config_and_request_vars_may_not_clash(self):
         with self.assertRaises(DriverError) as caught:
             self.run_book("stats.yml", extravars={"gam_plan": 1}, unsafe_vars={"gam_plan": 2})
