@@ -24,8 +24,8 @@ from tests.db.support import SQLiteBackend
 HOUR = timedelta(hours=1)
 
 
-class LockOrderTests(AggregateMixin, SQLiteBackend, TestCase):
-    limits = Limits(expiry_interval=30)
+class LockSpy:
+    """Records each call that locks resource rows (``self.locked``)."""
 
     def setUp(self):
         d = super().setUp()
@@ -40,6 +40,10 @@ class LockOrderTests(AggregateMixin, SQLiteBackend, TestCase):
                 return real(conn, names)
             self.patch(inventory, "_lock_rows", spy)
         return d.addCallback(started)
+
+
+class LockOrderTests(LockSpy, AggregateMixin, SQLiteBackend, TestCase):
+    limits = Limits(expiry_interval=30)
 
     def assertOneCallInOrder(self, *hosts, vlan=False):
         """One lock call, sorted, naming every resource of ``hosts``."""
@@ -110,24 +114,11 @@ class LockOrderTests(AggregateMixin, SQLiteBackend, TestCase):
             ["cores:node2", "memory:node2"]])
 
 
-class PlacementRaceTests(AggregateMixin, SQLiteBackend, TestCase):
+class PlacementRaceTests(LockSpy, AggregateMixin, SQLiteBackend, TestCase):
     """A host chosen for an unbound node is booked by another request before
     the Allocate locks it (on PostgreSQL another transaction commits in
     between; here the placement is shown a stale view)."""
 
-    def setUp(self):
-        d = super().setUp()
-
-        def started(_):
-            self.locked = []
-            real = inventory._lock_rows
-
-            def spy(conn, names):
-                if names:
-                    self.locked.append(list(names))
-                return real(conn, names)
-            self.patch(inventory, "_lock_rows", spy)
-        return d.addCallback(started)
 
     def stale_view(self, times):
         """The placement sees node1 free ``times`` times though it is booked."""

@@ -15,8 +15,9 @@ from twisted.internet import defer, protocol, reactor
 from twisted.trial import unittest
 
 from gam.drivers import base
-from gam.drivers.ansible_handler import AnsibleHandler, sliver_id
-from tests.drivers.test_ansible_support import DATA, PLAYBOOKS, ansible_missing, start_pool
+from gam.drivers.ansible_handler import sliver_id
+from tests.drivers.test_ansible_support import (
+    DATA, ansible_missing, playbook_handler, start_pool)
 
 FAKEBIN = os.path.join(DATA, "fakebin")
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTestsOnlyFakeKeyForTests x@test"
@@ -99,15 +100,7 @@ class LibvirtPlaybookTests(unittest.TestCase):
                 subprocess.run(["ip", "link", "delete", dev])
 
     def handler(self, kind):
-        ops = {op: f"{kind}-{name}.yml" for op, name in (
-            ("create", "create"), ("delete", "delete"), ("poll", "poll"),
-            ("clean_restart", "clean"))}
-        if kind == "node":
-            ops["perform"] = "node-action.yml"
-        return AnsibleHandler.from_config(
-            {"kind": kind, "playbook_dir": os.path.join(PLAYBOOKS, "libvirt"),
-             "playbooks": ops, "hosts": {"hv1": {"connection": "local"}}, "timeout": 120,
-             "vars": self.vars}, threadpool=self.pool, reactor=reactor)
+        return playbook_handler("libvirt", kind, "hv1", self.vars, self.pool)
 
     def calls(self):
         with open(os.path.join(self.fake, "calls")) as f:

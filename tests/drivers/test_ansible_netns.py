@@ -13,12 +13,13 @@ import shutil
 import subprocess
 import sys
 
-from twisted.internet import defer, reactor, threads
+from twisted.internet import defer, threads
 from twisted.trial import unittest
 
 from gam.drivers import ansible, base
-from gam.drivers.ansible_handler import AnsibleHandler, sliver_id
-from tests.drivers.test_ansible_support import DATA, PLAYBOOKS, ansible_missing, start_pool
+from gam.drivers.ansible_handler import sliver_id
+from tests.drivers.test_ansible_support import (
+    DATA, PLAYBOOKS, ansible_missing, playbook_handler, start_pool)
 
 FAKEBIN = os.path.join(DATA, "fakebin")
 TOOLS = ("ip", "unshare", "setsid", "flock", "ssh-keygen")
@@ -107,15 +108,7 @@ class NetnsLocalTests(unittest.TestCase):
                 subprocess.run(["ip", "link", "delete", dev], capture_output=True)
 
     def handler(self, kind):
-        ops = {op: f"{kind}-{name}.yml" for op, name in (
-            ("create", "create"), ("delete", "delete"), ("poll", "poll"),
-            ("clean_restart", "clean"))}
-        if kind == "node":
-            ops["perform"] = "node-action.yml"
-        return AnsibleHandler.from_config(
-            {"kind": kind, "playbook_dir": os.path.join(PLAYBOOKS, "netns"), "playbooks": ops,
-             "hosts": {"here": {"connection": "local"}}, "timeout": 120, "vars": self.vars},
-            threadpool=self.pool, reactor=reactor)
+        return playbook_handler("netns", kind, "here", self.vars, self.pool)
 
     def fake_sshd(self, banner):
         """A node handler whose nodes run the test's sshd (see FAKE_SSHD)."""

@@ -34,3 +34,21 @@ def start_pool(case):
     pool.start()
     case.addCleanup(pool.stop)
     return pool
+
+
+def playbook_handler(playbook_set, kind, host, extra_vars, threadpool):
+    """An AnsibleHandler running ``playbooks/<playbook_set>`` for ``kind``
+    (node or link) on the local connection named ``host``."""
+    from twisted.internet import reactor
+
+    from gam.drivers.ansible_handler import AnsibleHandler
+
+    ops = {op: f"{kind}-{name}.yml" for op, name in (
+        ("create", "create"), ("delete", "delete"), ("poll", "poll"),
+        ("clean_restart", "clean"))}
+    if kind == "node":
+        ops["perform"] = "node-action.yml"
+    return AnsibleHandler.from_config(
+        {"kind": kind, "playbook_dir": os.path.join(PLAYBOOKS, playbook_set),
+         "playbooks": ops, "hosts": {host: {"connection": "local"}}, "timeout": 120,
+         "vars": extra_vars}, threadpool=threadpool, reactor=reactor)
