@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from gam.auth import privileges as privtable
 from gam.auth.credential import CredentialError
 from gam.auth.gid import GID, utcnow
-from gam.auth.speaksfor import verify_speaks_for
+from gam.auth.speaksfor import speaking_for_urn, verify_speaks_for
 from gam.auth.trust import ChainError
 from gam.auth.urn import URN, URNError
 from gam.auth.verify import CredentialVerifier
@@ -191,7 +191,7 @@ class Authorizer:
 
         speaking_for = options.get("geni_speaking_for")
         if speaking_for:
-            caller = self._speaks_for(caller, offered, speaking_for, now)
+            caller = self._speaks_for(caller, offered, speaking_for_urn(speaking_for), now)
 
         sfa = [c for c in offered if c.type in SFA_TYPES and c.version in SFA_VERSIONS]
         ignored = [c for c in offered if c not in sfa and not (

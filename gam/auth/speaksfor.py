@@ -14,6 +14,7 @@ from gam.auth.credential import (CredentialError, XML_ID, _new_document, _sign_a
                                  format_time, parse_credential)
 from gam.auth.gid import utcnow
 from gam.auth.urn import URN, URNError
+from gam.errors import BadArgs
 
 ABAC_VERSION = "1.1"
 
@@ -65,13 +66,29 @@ def _abac_statement(level):
     return head_keyid, role, tail_keyid
 
 
+def speaking_for_urn(value):
+    """The user URN named by a ``geni_speaking_for`` option.
+
+    Raises BadArgs (geni_code 1) when the option is not a user URN string:
+    a malformed argument, not a refused credential.
+    """
+    try:
+        return URN.parse(value, expect_type="user")
+    except URNError as e:
+        raise BadArgs("option geni_speaking_for must be the URN of the user the tool speaks "
+                      "for, as a string (urn:publicid:IDN+<authority>+user+<name>), with "
+                      f"that user's geni_abac speaks-for credential: {e}") from None
+
+
 def verify_speaks_for(document, *, tool_gid, user_urn, verifier, now=None):
     """Check that ``document`` lets ``tool_gid`` speak for ``user_urn``.
 
     Returns the user's VerifiedChain (leaf = user certificate). Raises
-    CredentialError (reason ``speaks-for``, ``expired``, ``untrusted``,
-    ``bad-signature`` ...) otherwise.
+    BadArgs if ``user_urn`` (the geni_speaking_for option) is not a user
+    URN, CredentialError (reason ``speaks-for``, ``expired``, ``untrusted``,
+    ``bad-signature`` ...) if the credential does not hold.
     """
+    wanted = speaking_for_urn(user_urn)
     now = now or verifier.clock()
     cred = parse_credential(document, verifier.certificates.gid_from_pem)
     if len(cred.levels) != 1 or cred.top.type != "abac":
@@ -86,11 +103,6 @@ def verify_speaks_for(document, *, tool_gid, user_urn, verifier, now=None):
         raise CredentialError("the speaks-for credential is not signed", reason="unsigned")
     user_chain = verifier.verify_signature(signature, "the speaks-for credential", now)
     user = user_chain.leaf
-    try:
-        wanted = URN.parse(user_urn)
-    except URNError as e:
-        raise CredentialError(f"geni_speaking_for is not a user URN: {e}",
-                              reason="bad-args") from None
     if user.urn != wanted:
         raise CredentialError(f"the speaks-for credential was signed by {user.urn}, not by "
                               f"{wanted} named in geni_speaking_for", reason="speaks-for")

@@ -6,8 +6,9 @@ at every level, and the delegation rules. Who may use it for what (owner,
 target, privileges) is checked by :mod:`gam.auth.authorize`.
 
 Results are cached by the SHA-256 of the document; a cached result is
-used only while every level and every certificate it relied on is still
-within its dates, so a cache can never accept what has since expired.
+used only while every level and every certificate it relied on is within
+its dates (not yet expired, and already valid should the clock go back),
+so a cache can never accept what it would refuse afresh.
 """
 import binascii
 import hashlib
@@ -35,6 +36,7 @@ class VerifiedCredential:
     credential: SignedCredential
     signers: tuple          # VerifiedChain per level, levels[0] first
     valid_until: object     # min of level expiries and signer certificate expiries
+    valid_from: object = None   # the latest not-before of those certificates
 
     @property
     def top(self):
@@ -236,7 +238,7 @@ class CredentialVerifier:
             text = document.encode("utf-8") if isinstance(document, str) else bytes(document)
         digest = hashlib.sha256(text).digest()
         cached = self._results.get(digest)
-        if cached is not None and now < cached.valid_until:
+        if cached is not None and cached.valid_from <= now < cached.valid_until:
             return cached
         cred = document if isinstance(document, SignedCredential) else \
             parse_credential(text, self.certificates.gid_from_pem)
@@ -324,5 +326,6 @@ class CredentialVerifier:
                     raise CredentialError(
                         f"the root credential was signed by {signer.urn}, which has no "
                         f"authority over {target}", reason="namespace")
+        valid_from = max(g.not_before for chain in signers for g in chain.path)
         return VerifiedCredential(credential=cred, signers=tuple(signers),
-                                  valid_until=valid_until)
+                                  valid_until=valid_until, valid_from=valid_from)

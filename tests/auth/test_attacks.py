@@ -1,10 +1,13 @@
 """Bad credentials and chains, each refused with the right code and reason.
 
 Every attack builds a call (caller chain, credentials, target, method,
-options) that must fail; the table says with which geni_code and reason.
-Each row becomes its own test so a regression names the attack.
+options) that must fail; the table says with which geni_code and reason
+and, where several checks share a reason, what the message must say, so
+that each row is refused by the check it is about. Each row becomes its
+own test so a regression names the attack.
 """
 import datetime
+from functools import lru_cache
 
 from lxml import etree
 from twisted.trial.unittest import SynchronousTestCase
@@ -12,7 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from gam.auth import credential as cred
 from gam.auth import xmldsig
 from gam.auth.gid import GID, build_certificate, generate_key, utcnow
-from gam.auth.speaksfor import issue_speaks_for
+from gam.auth.speaksfor import issue_speaks_for, keyid, verify_speaks_for
 from gam.auth.urn import URN
 from gam.errors import GeniCode, GeniError
 from tests.auth.support import DAY, edit, pki, sfa
@@ -84,15 +87,44 @@ def _person_with_cert(authority_key, authority_chain, urn, *, ca=False, now=None
     return Identity(key, (GID(cert),) + tuple(authority_chain))
 
 
+@lru_cache(maxsize=None)
+def _aggregate_identity():
+    """An aggregate's certificate: an authority URN (...+authority+am), CA:FALSE."""
+    p = pki()
+    key, gid = p.root.issue(URN("gam.test", "authority", "am"))
+    return Identity(key, (gid,) + p.root.chain)
+
+
+@lru_cache(maxsize=None)
+def _deputy_identity():
+    """A CA:TRUE certificate issued by the root to a user URN (not an authority)."""
+    p = pki()
+    return _person_with_cert(p.root.key, p.root.chain, "urn:publicid:IDN+gam.test+user+deputy",
+                             ca=True)
+
+
+def _speaks_for_edited(change):
+    """alice's speaks-for credential for the tool, its <rt0> changed by
+    ``change(rt0)`` before she signs it."""
+    p = pki()
+    root = etree.fromstring(issue_speaks_for(user_key=p.alice.key, user_chain=p.alice.chain,
+                                             tool_gid=p.tool.gid).encode())
+    change(root.find("credential/abac/rt0"))
+    root.find("signatures").clear()
+    return {"geni_type": "geni_abac", "geni_version": "1",
+            "geni_value": cred._sign_and_serialise(root, "ref0", p.alice.key, p.alice.chain,
+                                                   "sha1")}
+
+
 def _attacks():
     p = pki()
     now = utcnow()
     good = p.slice_credential()
     attacks = {}
 
-    def attack(name, code=FORBIDDEN, reason=None):
+    def attack(name, code=FORBIDDEN, reason=None, says=()):
         def register(fn):
-            attacks[name] = (fn, code, reason)
+            attacks[name] = (fn, code, reason, (says,) if isinstance(says, str) else says)
             return fn
         return register
 
@@ -191,7 +223,11 @@ def _attacks():
             root.find("signatures").append(sig)
         return Call([sfa(edit(good, extra))])
 
-    @attack("duplicate_xml_id_wrapping", reason="malformed")
+    # libxml2 itself refuses a document that repeats an xml:id, before
+    # gam's own check (tested in test_credential with a parser that lets
+    # duplicates through).
+    @attack("duplicate_xml_id_wrapping", reason="malformed",
+            says=("not well-formed", "ID ref0 already defined"))
     def _():
         # Signature wrapping: a second element claims the signed id.
         def wrap(root):
@@ -229,6 +265,25 @@ def _attacks():
                           privileges=["embed"], expires=now + DAY)
         return Call([sfa(text)])
 
+    @attack("signed_by_ca_false_authority_urn", reason="not-an-authority",
+            says="which is not an authority")
+    def _():
+        # The AM's own certificate (...+authority+am, CA:FALSE) grants on the slice.
+        am = _aggregate_identity()
+        text = cred.issue(signer_key=am.key, signer_chain=am.chain, owner_chain=p.alice.chain,
+                          target_chain=p.slice, privileges=["embed"], expires=now + DAY)
+        return Call([sfa(text)])
+
+    @attack("signed_by_ca_true_without_authority_urn", reason="not-an-authority",
+            says="which is not an authority")
+    def _():
+        # A CA:TRUE certificate whose URN is a user's grants on the slice.
+        deputy = _deputy_identity()
+        text = cred.issue(signer_key=deputy.key, signer_chain=deputy.chain,
+                          owner_chain=p.alice.chain, target_chain=p.slice,
+                          privileges=["embed"], expires=now + DAY)
+        return Call([sfa(text)])
+
     @attack("authority_signing_outside_namespace", reason="namespace")
     def _():
         # gam.test:sub grants on a gam.test slice, which it does not govern
@@ -252,6 +307,21 @@ def _attacks():
         # bob (CA:FALSE) issues a certificate and uses it as the caller
         eve = _person_with_cert(p.bob.key, p.bob.chain, "urn:publicid:IDN+gam.test+user+eve")
         return Call([sfa(good)], caller=[g.cert for g in eve.chain])
+
+    @attack("certificate_issued_by_ca_false_authority_urn", reason="not-an-authority",
+            says="its certificate has CA:FALSE")
+    def _():
+        # The AM's certificate (an authority URN, but CA:FALSE) issues a user.
+        am = _aggregate_identity()
+        eve = _person_with_cert(am.key, am.chain, "urn:publicid:IDN+gam.test+user+eve")
+        return Call([sfa(p.slice_credential(eve))], caller=[g.cert for g in eve.chain])
+
+    @attack("certificate_issued_by_ca_true_without_authority_urn", reason="not-an-authority",
+            says="has no GENI authority URN")
+    def _():
+        deputy = _deputy_identity()
+        eve = _person_with_cert(deputy.key, deputy.chain, "urn:publicid:IDN+gam.test+user+eve")
+        return Call([sfa(p.slice_credential(eve))], caller=[g.cert for g in eve.chain])
 
     # --- time ----------------------------------------------------------------------
     @attack("expired_credential", reason="expired")
@@ -385,10 +455,20 @@ def _attacks():
     def _():
         return Call([sfa(etree.tostring(etree.fromstring(good.encode()).find("credential")))])
 
-    @attack("two_credentials_in_one_document", reason="malformed")
+    @attack("two_credentials_in_one_document", reason="malformed",
+            says=("not well-formed", "ID ref0 already defined"))
     def _():
         def double(root):
             root.insert(1, etree.fromstring(etree.tostring(root.find("credential"))))
+        return Call([sfa(edit(good, double))])
+
+    @attack("two_credentials_with_distinct_ids", reason="malformed",
+            says="must hold exactly one <credential>, it holds 2")
+    def _():
+        def double(root):
+            second = etree.fromstring(etree.tostring(root.find("credential")))
+            second.set(cred.XML_ID, "ref5")
+            root.insert(1, second)
         return Call([sfa(edit(good, double))])
 
     @attack("credential_type_unknown", reason="wrong-type")
@@ -405,6 +485,16 @@ def _attacks():
         root.find("signatures").clear()
         resigned = cred._sign_and_serialise(root, "ref0", p.root.key, p.root.chain, "sha1")
         return Call([sfa(resigned)])
+
+    @attack("target_urn_disagrees_with_target_gid", reason="malformed",
+            says="does not match the URN of its target_gid")
+    def _():
+        # Signed by the authority, but naming another slice than its certificate.
+        root = etree.fromstring(good.encode())
+        root.find("credential/target_urn").text = str(p.other_slice_urn)
+        root.find("signatures").clear()
+        resigned = cred._sign_and_serialise(root, "ref0", p.root.key, p.root.chain, "sha1")
+        return Call([sfa(resigned)], target=p.other_slice_urn)
 
     @attack("wrong_geni_type", reason="unsupported-type")
     def _():
@@ -467,9 +557,26 @@ def _attacks():
     @attack("speaks_for_tampered_tool_keyid", reason="bad-signature")
     def _():
         sf = speaks_for(tool=p.bob)
-        from gam.auth.speaksfor import keyid
         sf["geni_value"] = sf["geni_value"].replace(keyid(p.bob.gid), keyid(p.tool.gid))
         return Call([sfa(good), sf], caller=p.tool.peer_chain,
+                    options={"geni_speaking_for": str(p.alice.urn)})
+
+    @attack("speaks_for_head_is_another_user", reason="speaks-for",
+            says="not about its signer")
+    def _():
+        # alice signs "bob.speaks_for_alice <- tool"
+        def head(rt0):
+            rt0.find("head/ABACprincipal/keyid").text = keyid(p.bob.gid)
+        return Call([sfa(good), _speaks_for_edited(head)], caller=p.tool.peer_chain,
+                    options={"geni_speaking_for": str(p.alice.urn)})
+
+    @attack("speaks_for_role_of_another_user", reason="speaks-for",
+            says="not about its signer")
+    def _():
+        # alice signs "alice.speaks_for_bob <- tool"
+        def role(rt0):
+            rt0.find("head/role").text = f"speaks_for_{keyid(p.bob.gid)}"
+        return Call([sfa(good), _speaks_for_edited(role)], caller=p.tool.peer_chain,
                     options={"geni_speaking_for": str(p.alice.urn)})
 
     @attack("speaks_for_by_untrusted_user", reason="untrusted")
@@ -496,7 +603,7 @@ ATTACKS = _attacks()
 
 class AttackSuite(SynchronousTestCase):
     def check(self, name):
-        build, code, reason = ATTACKS[name]
+        build, code, reason, says = ATTACKS[name]
         call = build()
         with self.assertRaises(GeniError, msg=name) as cm:
             call.run()
@@ -504,6 +611,8 @@ class AttackSuite(SynchronousTestCase):
         self.assertEqual((error.geni_code, error.reason), (code, reason),
                          f"{name}: got {error.geni_code}/{error.reason}: {error.message}")
         self.assertTrue(error.message and "Traceback" not in error.message)
+        for fragment in says:
+            self.assertIn(fragment, error.message, name)
 
     def test_suite_is_large_enough(self):
         self.assertGreaterEqual(len(ATTACKS), 30)
@@ -520,7 +629,55 @@ class AttackSuite(SynchronousTestCase):
         self.assertEqual(auth.caller.urn, p.alice.urn)
         self.assertEqual(auth.caller.tool.urn, p.tool.urn)
         Call([sfa(_delegated(privileges=["embed"]))], caller=p.bob.peer_chain).run()
+        # A speaks-for statement re-signed unchanged is accepted: the edited
+        # ones fail for their edit, not for the re-signing.
+        Call([sfa(p.slice_credential()), _speaks_for_edited(lambda rt0: None)],
+             caller=p.tool.peer_chain, options={"geni_speaking_for": str(p.alice.urn)}).run()
 
 
 for _name in ATTACKS:
     setattr(AttackSuite, f"test_{_name}", lambda self, _n=_name: self.check(_n))
+
+
+MALFORMED_SPEAKING_FOR = (["x"], 42, "not a urn", "urn:publicid:IDN+gam.test+slice+myslice")
+
+
+class SpeakingForOptionTests(SynchronousTestCase):
+    """A malformed geni_speaking_for is a bad argument (1), not a refusal (3)."""
+
+    def speaks_for(self):
+        p = pki()
+        return issue_speaks_for(user_key=p.alice.key, user_chain=p.alice.chain,
+                                tool_gid=p.tool.gid)
+
+    def assertBadArgs(self, error, value):
+        self.assertEqual((error.geni_code, error.reason), (BADARGS, "bad-args"),
+                         f"{value!r}: {error.message}")
+        self.assertIn("geni_speaking_for must be the URN of the user the tool speaks for",
+                      error.message)
+        self.assertIn("urn:publicid:IDN+<authority>+user+<name>", error.message)
+
+    def test_verify_speaks_for(self):
+        p = pki()
+        verifier = p.authorizer().verifier
+        for value in MALFORMED_SPEAKING_FOR:
+            with self.assertRaises(GeniError, msg=repr(value)) as cm:
+                verify_speaks_for(self.speaks_for(), tool_gid=p.tool.gid, user_urn=value,
+                                  verifier=verifier)
+            self.assertBadArgs(cm.exception, value)
+        # The same credential with the right option holds.
+        chain = verify_speaks_for(self.speaks_for(), tool_gid=p.tool.gid,
+                                  user_urn=str(p.alice.urn), verifier=verifier)
+        self.assertEqual(chain.leaf.urn, p.alice.urn)
+
+    def test_through_the_authorizer(self):
+        p = pki()
+        sf = {"geni_type": "geni_abac", "geni_version": "1", "geni_value": self.speaks_for()}
+        for value in MALFORMED_SPEAKING_FOR:
+            for credentials in ([sfa(p.slice_credential()), sf], [sfa(p.slice_credential())]):
+                call = Call(credentials, caller=p.tool.peer_chain,
+                            options={"geni_speaking_for": value})
+                with self.assertRaises(GeniError, msg=repr(value)) as cm:
+                    call.run()
+                self.assertBadArgs(cm.exception, value)
+

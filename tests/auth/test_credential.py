@@ -11,14 +11,16 @@ from twisted.internet import defer, reactor
 from twisted.trial import unittest
 from twisted.trial.unittest import SynchronousTestCase
 
+from gam import safexml
 from gam.auth import credential as cred
 from gam.auth import privileges, xmldsig
 from gam.auth.authorize import decode_credentials
 from gam.auth.gid import utcnow
-from gam.auth.trust import TrustRoots
+from gam.auth.trust import ChainError, TrustRoots
+from gam.auth.urn import URN
 from gam.auth.verify import CredentialVerifier, signer_chain
 from gam.errors import GeniCode, GeniError
-from tests.auth.support import DAY, pki, sfa
+from tests.auth.support import DAY, edit, pki, sfa
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(os.path.dirname(HERE), "data", "credential")
@@ -64,6 +66,24 @@ class WriteParseTests(SynchronousTestCase):
         for text in (p.slice_credential(), delegated):
             doc = etree.fromstring(text.encode())
             self.assertTrue(schema.validate(doc), schema.error_log)
+
+    def test_duplicate_ids_refused_by_gam_itself(self):
+        # libxml2 refuses a repeated xml:id while parsing (see test_attacks);
+        # gam checks again, whatever the parser does: here a parser that
+        # does not collect ids lets the document through to that check.
+        def wrap(root):
+            etree.SubElement(root.find("signatures"), "decoy").set(cred.XML_ID, "ref0")
+        text = edit(pki().slice_credential(), wrap)
+        with self.assertRaises(GeniError) as cm:
+            cred.parse_credential(text)
+        self.assertIn("ID ref0 already defined", cm.exception.message)
+
+        self.patch(safexml, "safe_parser", lambda: etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, collect_ids=False))
+        with self.assertRaises(cred.CredentialError) as cm:
+            cred.parse_credential(text)
+        self.assertEqual(cm.exception.reason, "malformed")
+        self.assertIn("uses the id(s) ref0 more than once", cm.exception.message)
 
     def test_time_formats(self):
         utc = datetime.timezone.utc
@@ -197,6 +217,88 @@ class CacheTests(SynchronousTestCase):
         with self.assertRaises(cred.CredentialError) as cm:
             verifier.verify(text)
         self.assertEqual(cm.exception.reason, "expired")
+
+    def test_cached_result_never_outlives_signer_certificate(self):
+        # The credential runs for two days, its signer's certificate for one hour.
+        p = pki()
+        now = [utcnow()]
+        short = p.root.create_sub_authority("short", lifetime=datetime.timedelta(hours=1))
+        _, target = short.issue(URN("gam.test:short", "slice", "s"))
+        text = cred.issue(signer_key=short.key, signer_chain=short.chain,
+                          owner_chain=p.alice.chain, target_chain=(target,) + short.chain,
+                          privileges=["embed"], expires=now[0] + 2 * DAY)
+        verifier = CredentialVerifier(p.trust_roots(), clock=lambda: now[0])
+        first = verifier.verify(text)
+        self.assertEqual(first.valid_until, short.gid.not_after)
+        self.assertIs(verifier.verify(text), first)  # served from the cache
+        now[0] += datetime.timedelta(hours=2)
+        with self.assertRaises(cred.CredentialError) as cm:
+            verifier.verify(text)
+        self.assertEqual(cm.exception.reason, "expired")
+        self.assertIn(f"the certificate of {short.urn} expired", cm.exception.message)
+
+    def test_cached_result_not_used_before_its_certificates_are_valid(self):
+        # Should the clock go back, a result cached later must not be served
+        # while a certificate it relied on is not yet valid.
+        p = pki()
+        now = [utcnow()]
+        later = p.root.create_sub_authority("later", now=now[0] + datetime.timedelta(hours=1))
+        _, target = later.issue(URN("gam.test:later", "slice", "s"),
+                                now=now[0] + datetime.timedelta(hours=1))
+        text = cred.issue(signer_key=later.key, signer_chain=later.chain,
+                          owner_chain=p.alice.chain, target_chain=(target,) + later.chain,
+                          privileges=["embed"], expires=now[0] + 2 * DAY)
+        verifier = CredentialVerifier(p.trust_roots(), clock=lambda: now[0])
+        now[0] += datetime.timedelta(hours=2)
+        first = verifier.verify(text)
+        self.assertIs(verifier.verify(text), first)  # served from the cache
+        now[0] -= datetime.timedelta(hours=2)
+        with self.assertRaises(cred.CredentialError) as cm:
+            verifier.verify(text)
+        self.assertEqual(cm.exception.reason, "not-yet-valid")
+        self.assertIn(f"the certificate of {later.urn} is not valid before",
+                      cm.exception.message)
+
+    def cached_chain(self, chain, at):
+        """A verifier whose chain cache holds ``chain``, verified at ``at``."""
+        verifier = CredentialVerifier(pki().trust_roots(), clock=utcnow)
+        first = verifier.verify_chain(chain, now=at)
+        self.assertIs(verifier.verify_chain(chain, now=at), first)  # served from the cache
+        return verifier
+
+    def assertChainRefused(self, verifier, chain, at, reason, who):
+        with self.assertRaises(ChainError) as cm:
+            verifier.verify_chain(chain, now=at)
+        self.assertEqual(cm.exception.reason, reason)
+        self.assertIn(f"the certificate of {who}", cm.exception.message)
+
+    def test_cached_chain_refused_once_expired(self):
+        p = pki()
+        t = utcnow()
+        _, gid = p.root.issue(URN("gam.test", "user", "brief"),
+                                lifetime=datetime.timedelta(hours=1), now=t)
+        chain = (gid,) + p.root.chain
+        verifier = self.cached_chain(chain, t)
+        self.assertChainRefused(verifier, chain, t + datetime.timedelta(hours=2), "expired",
+                                gid.urn)
+
+    def test_cached_chain_refused_before_leaf_is_valid(self):
+        p = pki()
+        t = utcnow()
+        _, gid = p.root.issue(URN("gam.test", "user", "early"), now=t + 5 * DAY)
+        chain = (gid,) + p.root.chain
+        verifier = self.cached_chain(chain, t + 6 * DAY)
+        self.assertChainRefused(verifier, chain, t, "not-yet-valid", gid.urn)
+
+    def test_cached_chain_refused_before_intermediate_is_valid(self):
+        # The leaf is valid from yesterday, its issuer only from ten days on.
+        p = pki()
+        t = utcnow()
+        late = p.root.create_sub_authority("late", now=t + 10 * DAY)
+        _, gid = late.issue(URN("gam.test:late", "user", "eve"), now=t - DAY)
+        chain = (gid,) + late.chain
+        verifier = self.cached_chain(chain, t + 11 * DAY)
+        self.assertChainRefused(verifier, chain, t, "not-yet-valid", late.urn)
 
     def test_cache_keyed_by_content(self):
         p = pki()
