@@ -100,12 +100,13 @@ class RegistryAPI:
                   "above it)",
     }
 
-    def _authorize(self, call, creds, method, scope=None):
+    async def _authorize(self, call, creds, method, scope=None):
         """Find one credential of the caller allowing ``method`` and passing ``scope``.
 
         ``scope(verified_credential)`` raises Forbidden when the credential
         does not reach the record. Each credential is tried on its own, so a
         user credential cannot shadow the authority credential beside it.
+        The checks run in the authorizer's thread pool, off the reactor.
         """
         offered = normalise_credentials(creds)
         if not offered:
@@ -113,8 +114,8 @@ class RegistryAPI:
         failures = []
         for item in offered:
             try:
-                auth = self.authorizer.authorize(call.peer_chain, [] if item is None else [item],
-                                                 None, method)
+                auth = await self.authorizer.authorize_in_pool(
+                    call.peer_chain, [] if item is None else [item], None, method)
                 if scope is not None:
                     scope(auth.credential)
             except BadArgs:
@@ -206,7 +207,7 @@ class RegistryAPI:
         return await self.manager.self_credential(record.urn, caller.public_key_der)
 
     async def GetCredential(self, call, creds, xrn, type=None):
-        auth = self._authorize(call, creds, "GetCredential")
+        auth = await self._authorize(call, creds, "GetCredential")
         record = await self._one_record(xrn, type)
         if record.type == "slice":
             call.slice = str(record.urn)
@@ -215,7 +216,7 @@ class RegistryAPI:
 
     async def Resolve(self, call, xrns, creds, options=None):
         _options(options)
-        self._authorize(call, creds, "Resolve")
+        await self._authorize(call, creds, "Resolve")
         if isinstance(xrns, (list, tuple)):
             if not xrns:
                 raise BadArgs("Resolve needs at least one HRN or URN")
@@ -235,7 +236,7 @@ class RegistryAPI:
 
     async def List(self, call, xrn, creds, options=None):
         options = _options(options)
-        self._authorize(call, creds, "List")
+        await self._authorize(call, creds, "List")
         recursive = bool(options.get("recursive"))
         if isinstance(xrn, str) and xrn.endswith("*"):
             xrn, recursive = xrn[:-1].rstrip("."), True
@@ -251,7 +252,7 @@ class RegistryAPI:
     async def Register(self, call, record, creds):
         spec = sfa_to_spec(record)
         parent = hrnmod.parent_namespace(spec.urn)
-        self._authorize(call, creds, "Register",
+        await self._authorize(call, creds, "Register",
                         self._authority_scope(parent, f"registering {spec.urn.hrn}"))
         if spec.type == "slice":
             call.slice = str(spec.urn)
@@ -271,7 +272,7 @@ class RegistryAPI:
         if current.type == "slice":
             call.slice = str(current.urn)
         own = current.urn if current.type != "node" else None
-        auth = self._authorize(call, creds, "Update", self._authority_scope(
+        auth = await self._authorize(call, creds, "Update", self._authority_scope(
             current.parent, f"updating {current.hrn}", self_urn=own))
         target = auth.credential.top.target_urn
         if target == current.urn and current.type == "slice":
@@ -286,7 +287,7 @@ class RegistryAPI:
         record = await self._one_record(xrn, type)
         if record.type == "slice":
             call.slice = str(record.urn)
-        self._authorize(call, creds, "Remove",
+        await self._authorize(call, creds, "Remove",
                         self._authority_scope(record.parent, f"removing {record.hrn}"))
         await self.manager.remove(record.urn)
         return 1

@@ -118,9 +118,11 @@ class RegistryManager:
 
     async def stop(self):
         pool, self._pool = self._pool, None
-        if pool is not None:
-            await threads.deferToThreadPool(self._reactor, self._reactor.getThreadPool(),
-                                            pool.stop)
+        stops = [pool.stop] if pool is not None else []
+        if self.authorizer is not None:
+            stops.append(self.authorizer.stop)
+        for stop in stops:       # joining threads blocks: not on the reactor
+            await threads.deferToThreadPool(self._reactor, self._reactor.getThreadPool(), stop)
         await self.db.stop()
 
     def _crypto(self, fn, *args, **kwargs):
@@ -149,6 +151,7 @@ class RegistryManager:
         self.keystore.write_root_pem(namespace, self.root.chain_pem())
         self.trust_roots = self._load_trust_roots()
         self.authorizer = Authorizer(self.trust_roots, clock=self.now)
+        self.authorizer.start(self._reactor)     # credentials are checked off the reactor
         await self._server_identity()
 
     def _thd_make_root(self, namespace):

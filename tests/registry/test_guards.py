@@ -216,3 +216,23 @@ class RootGuardTests(RegistryTestCase):
             self.fail("the root authority was removed")
         root = yield self.manager.get(root_urn)
         self.assertEqual(root.urn, root_urn)
+
+
+class OffTheReactorTests(HierarchyTestCase):
+    """Credentials are checked in the authorizer's threads, not the reactor's."""
+
+    @defer.inlineCallbacks
+    def test_checks_run_off_the_reactor_thread(self):
+        import threading
+
+        authorizer = self.manager.authorizer
+        seen = []
+        real = authorizer.authorize
+
+        def watched(*args, **kwargs):
+            seen.append(threading.current_thread() is threading.main_thread())
+            return real(*args, **kwargs)
+        self.patch(authorizer, "authorize", watched)
+        (record,) = yield self.call(self.pat, "Resolve", f"{LAB}.pat", self.pat_cred)
+        self.assertEqual(record["email"], "pat@example.net")
+        self.assertEqual(seen, [False])
