@@ -35,6 +35,7 @@ against the directory of the configuration file. Layout::
 Durations are seconds (a number) or text with a unit: ``90s``, ``10m``,
 ``2h``, ``7d``. Sizes are bytes or text: ``512KB``, ``4MB`` (powers of 1024).
 """
+import math
 import os
 import re
 import socket
@@ -52,7 +53,9 @@ DEFAULT_PATH = "/am/3.0"
 
 _SECTIONS = ("am", "tls", "database", "drivers", "limits", "inventory")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)
-_SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?i?b?)\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*(\d+)\s*(?:([kmg])i?b?|b)?\s*$", re.IGNORECASE)
+#: No duration in a configuration is longer than this (ten years).
+MAX_DURATION = 10 * 365 * 86400
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _UNIT_BYTES = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 
@@ -160,9 +163,11 @@ class _Reader:
             match = _DURATION.match(value)
             if match:
                 seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
-        if seconds is None:
+        if seconds is None or not math.isfinite(seconds):
             self.fail(key, f"must be a duration such as 90s, 10m, 2h or 7d (or seconds), "
                       f"not {_show(value)}")
+        if seconds > MAX_DURATION:
+            self.fail(key, f"must be at most {MAX_DURATION // 86400:g} days, not {_show(value)}")
         if seconds < minimum:
             self.fail(key, f"must be at least {minimum:g} seconds, not {_show(value)}")
         return seconds
@@ -174,7 +179,7 @@ class _Reader:
         elif isinstance(value, str):
             match = _SIZE.match(value)
             if match:
-                size = int(match.group(1)) * _UNIT_BYTES[match.group(2)[:1].lower()]
+                size = int(match.group(1)) * _UNIT_BYTES[(match.group(2) or "").lower()]
         if size is None:
             self.fail(key, f"must be a size such as 4MB or 512KB (or bytes), not "
                       f"{_show(value)}")

@@ -26,6 +26,7 @@ path=, key=)`` and checks its own keys. Every mistake raises
 (``handlers.netns-node.timeouts.create``).
 """
 import importlib
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ class Checker:
 
     def number(self, value, sub, minimum, integer=False, maximum=None):
         ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if (not ok or isinstance(value, bool) or value < minimum
+        if (not ok or isinstance(value, bool) or not math.isfinite(value) or value < minimum
                 or (maximum is not None and value > maximum)):
             kind = "an integer" if integer else "a number"
             upto = f" and <= {maximum}" if maximum is not None else ""

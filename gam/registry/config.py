@@ -6,6 +6,7 @@ one stops the program with a :class:`~gam.errors.ConfigError` naming the
 file and the key. Relative paths are taken from the file's directory.
 """
 import datetime
+import math
 import os
 import re
 from dataclasses import dataclass, replace
@@ -121,11 +122,16 @@ def _convert(kind, value, base_dir):
             raise ValueError("must be a TCP port number (0 to 65535)")
         return value
     if kind == "days":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError("must be a positive number of days (fractions allowed: 0.5 is "
-                             "12 hours)")
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or not math.isfinite(value) or value <= 0 or value > MAX_DAYS):
+            raise ValueError(f"must be a positive number of days, at most {MAX_DAYS} "
+                             "(fractions allowed: 0.5 is 12 hours)")
         return datetime.timedelta(days=value)
     raise AssertionError(kind)
+
+
+#: No lifetime in the registry's configuration is longer than this (100 years).
+MAX_DAYS = 36500
 
 
 def settings_from_dict(section, *, path=None, base_dir="."):

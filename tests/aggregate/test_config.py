@@ -63,6 +63,10 @@ class ConfigTests(SynchronousTestCase):
         self.assertEqual(config.limits.max_renew, timedelta(days=3))
         self.assertEqual(config.limits.max_request_bytes, 512 * 1024)
         self.assertEqual(config.limits.expiry_interval, 60)
+        for text, size in (("4MB", 4 << 20), ("4MiB", 4 << 20), ("3 GB", 3 << 30),
+                           ("2048b", 2048), ("2048", 2048), ("8k", 8192)):
+            self.write(f"limits: {{max_request_bytes: '{text}'}}\n")
+            self.assertEqual(load_config(self.path).limits.max_request_bytes, size, text)
 
     def test_errors_name_file_and_key(self):
         cases = {
@@ -79,6 +83,10 @@ class ConfigTests(SynchronousTestCase):
             "limits: {max_lease: forever}": "limits.max_lease: must be a duration",
             "limits: {max_lease: 7d, max_renew: 1d}": "limits.max_renew:",
             "limits: {max_request_bytes: 10}": "limits.max_request_bytes: must be at least",
+            "limits: {max_request_bytes: 4ib}": "limits.max_request_bytes: must be a size",
+            "limits: {max_lease: .inf}": "limits.max_lease: must be a duration",
+            "limits: {max_renew: 99999999999d}": "limits.max_renew: must be at most 3650 days",
+            "limits: {expiry_interval: .nan}": "limits.expiry_interval: must be a duration",
             "inventory: {hosts: [{name: a, cores: 0}]}": "inventory.hosts[0].cores",
             "- a list": "must hold a mapping of sections",
             "am: [1": "is not valid YAML",
