@@ -35,7 +35,8 @@ def build_parser():
         description="Show the AM's slices with live slivers, each sliver's states, expiry and "
                     "login, and what of the inventory is in use now, read from the AM's "
                     "database. Reads -c CONFIG, or a quickstart's --dir; with neither, the "
-                    "first of etc/gam.yaml, /etc/gam/gam.yaml and the default quickstart.")
+                    "first of: the quickstart running in the default directory, "
+                    "/etc/gam/gam.yaml, the default quickstart directory, etc/gam.yaml.")
     status.add_argument("-c", "--config", metavar="CONFIG", help="the AM's gam.yaml")
     status.add_argument("--dir", help="a quickstart state directory")
     status.set_defaults(func=run_status)

@@ -57,6 +57,7 @@ class _Transport(xmlrpc.client.SafeTransport):
 class AMClient:
     def __init__(self, url, *, cert, key, trust_root=None, timeout=DEFAULT_TIMEOUT):
         self.url = url
+        self.checks_server = bool(trust_root)
         self._context = tls_context(cert, key, trust_root)
         self._timeout = timeout
 

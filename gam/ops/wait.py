@@ -10,10 +10,13 @@ Exit status: 0 every sliver geni_ready, 1 some failed, 2 a wrong argument
 or a refused call, 3 timed out.
 """
 import datetime
+import http.client
 import json
 import os
+import ssl
 import sys
 import time
+import xmlrpc.client
 
 from gam.auth.credential import parse_credential
 from gam.auth.urn import URN, URNError
@@ -192,7 +195,13 @@ def connection(args):
                              f"slice named {name}")
     elif URN.parse(urn) != URN.parse(target):
         raise UsageError(f"the credential {credential_path} is for {target}, not {urn}")
-    return AMClient(url, cert=cert, key=key, trust_root=trust), urn, xml
+    try:
+        am = AMClient(url, cert=cert, key=key, trust_root=trust)
+    except (OSError, ssl.SSLError) as e:
+        raise UsageError(f"cannot use the certificate {cert}, key {key}"
+                         + (f" and trust root {trust}" if trust else "")
+                         + f": {e}; pass the files you connect with (--cert, --key)") from None
+    return am, urn, xml
 
 
 def cmd_wait(args):
@@ -201,6 +210,9 @@ def cmd_wait(args):
     except UsageError as e:
         print(f"gam wait: {e}", file=sys.stderr)
         return EXIT_USAGE
+    if not am.checks_server:
+        print("gam wait: not checking the AM's certificate (no --trust-root given)",
+              file=sys.stderr)
     creds = [credential_struct(xml)]
 
     def status():
@@ -216,8 +228,12 @@ def cmd_wait(args):
     except AMCallError as e:
         print(f"gam wait: the AM refused: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as e:
+    except (OSError, ssl.SSLError) as e:
         print(f"gam wait: cannot reach the AM at {am.url}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (xmlrpc.client.ProtocolError, xmlrpc.client.Fault, http.client.HTTPException) as e:
+        print(f"gam wait: {am.url} did not answer as an AM API v3 server does: {e}; check "
+              "the URL (it ends in /am/3.0)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

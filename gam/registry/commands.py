@@ -112,7 +112,9 @@ def register_commands(subparsers):
     a.add_argument("--am-config", metavar="CONFIG", help="the AM's gam.yaml")
     a.add_argument("-c", "--config", default=None,
                    help="the registry's configuration (default: $GAM_REGISTRY_CONFIG, then "
-                        "etc/registry.yaml, /etc/gam/registry.yaml; none: the AM only)")
+                        "the first of: the running default quickstart's, "
+                        "/etc/gam/registry.yaml, the default quickstart's, "
+                        "etc/registry.yaml; none: the AM only)")
     a.set_defaults(func=cmd_slice_show)
 
     p = subparsers.add_parser("credential", help="write a signed credential (XML)")

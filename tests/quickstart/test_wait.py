@@ -7,10 +7,13 @@ import argparse
 import io
 import json
 import os
+import sys
+import xmlrpc.client
 
 from twisted.trial import unittest
 
 from gam.ops import wait
+from gam.ops.amclient import AMClient
 
 S = "urn:publicid:IDN+qs+sliver+"
 MANIFEST = """<rspec xmlns="http://www.geni.net/resources/rspec/3" type="manifest">
@@ -102,6 +105,14 @@ class FollowTests(unittest.SynchronousTestCase):
         self.assertIsNone(wait.verdict([info("a", "geni_ready"), info("b", "geni_stopping")]))
 
 
+class _PlainHTTPClient(AMClient):
+    """The AM client over plain HTTP, for a test server without TLS."""
+
+    def envelope(self, method, *params):
+        proxy = xmlrpc.client.ServerProxy(self.url)
+        return getattr(proxy, method)(*params)
+
+
 class ArgumentTests(unittest.SynchronousTestCase):
 
     def setUp(self):
@@ -149,6 +160,41 @@ class ArgumentTests(unittest.SynchronousTestCase):
         error = self.assertRaises(wait.UsageError, wait.connection, self.args(
             "exp1", dir=missing, am=None, cert=None, key=None, credential=None))
         self.assertIn("start 'gam quickstart", str(error))
+
+    def test_unusable_certificate_or_key_is_a_usage_error(self):
+        other_cert, other_key = self.pki.bob.write(self.directory, "bob")
+        for cert, key in ((os.path.join(self.directory, "nope.pem"), self.key),
+                          (self.cert, other_key)):
+            error = self.assertRaises(wait.UsageError, wait.connection,
+                                      self.args("exp1", cert=cert, key=key))
+            self.assertIn("cannot use the certificate", str(error))
+
+    def test_exit_status_when_the_url_is_not_an_am(self):
+        # A server that answers HTTP but not XML-RPC: exit 2 with a message,
+        # not a traceback and 1 ("some slivers failed").
+        import http.server
+        import threading
+
+        class NotAnAM(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.send_response(404)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+        server = http.server.HTTPServer(("127.0.0.1", 0), NotAnAM)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        self.patch(sys, "stdout", io.StringIO())
+        self.patch(wait, "AMClient", _PlainHTTPClient)
+        code = wait.cmd_wait(self.args("exp1", am=f"http://127.0.0.1:{server.server_port}/x",
+                                       interval=0.1, timeout=5, progress="plain"))
+        self.assertEqual(code, wait.EXIT_USAGE, err.getvalue())
+        self.assertIn("did not answer as an AM API v3 server does", err.getvalue())
+        self.assertIn("not checking the AM's certificate", err.getvalue())
 
     def test_client_ids(self):
         self.assertEqual(wait.client_ids(MANIFEST), {S + "a": "node-a", S + "b": "node-b",
