@@ -95,6 +95,9 @@ def stop(args):
     if outcome == "not running":
         print(f"gam quickstart: none is running in {args.dir}")
         return 0
+    if outcome == "not permitted":
+        return _fail(f"pid {pid} in {args.dir} belongs to another user; run "
+                     "'gam quickstart --stop' as that user (or as root)")
     if outcome == "still running":
         return _fail(f"pid {pid} is still stopping after 120 s; see "
                      f"{os.path.join(args.dir, 'quickstart.log')}")

@@ -24,14 +24,20 @@ class PidFile:
 
     def acquire(self):
         """Lock the file and write our pid; AlreadyRunning when another holds it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                os.close(fd)
+                if e.errno in (errno.EAGAIN, errno.EACCES):
+                    raise AlreadyRunning(read_pid(self.path)) from None
+                raise
+            # The holder before us removes the file when it stops: a lock won
+            # on a file no longer at the path would not keep out the next one.
+            if _same_file(fd, self.path):
+                break
             os.close(fd)
-            if e.errno in (errno.EAGAIN, errno.EACCES):
-                raise AlreadyRunning(read_pid(self.path)) from None
-            raise
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
@@ -45,6 +51,15 @@ class PidFile:
             pass
         os.close(self._fd)
         self._fd = None
+
+
+def _same_file(fd, path):
+    try:
+        there = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
 
 
 def read_pid(path):
@@ -75,8 +90,9 @@ def running_pid(path):
 def stop(path, *, timeout=120.0, sleep=time.sleep, clock=time.monotonic):
     """SIGTERM the quickstart of ``path`` and wait until it has exited.
 
-    Returns ``(pid, outcome)``: outcome is "stopped", "not running" or
-    "still running" (after ``timeout`` seconds).
+    Returns ``(pid, outcome)``: outcome is "stopped", "not running",
+    "not permitted" (another user's) or "still running" (after ``timeout``
+    seconds).
     """
     pid = running_pid(path)
     if pid is None:
@@ -85,6 +101,8 @@ def stop(path, *, timeout=120.0, sleep=time.sleep, clock=time.monotonic):
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return pid, "stopped"
+    except PermissionError:
+        return pid, "not permitted"
     deadline = clock() + timeout
     while clock() < deadline:
         if running_pid(path) is None:

@@ -131,6 +131,41 @@ class PidFileTests(unittest.SynchronousTestCase):
         self.assertFalse(os.path.exists(path))
         self.assertIsNone(pidfile.running_pid(path))
 
+    def test_a_lock_won_on_a_removed_file_does_not_count(self):
+        # B opens the file; before B locks it, A stops (removing the file)
+        # and C starts (a new file). B's lock is then on the old, removed
+        # file: B must not think it runs alone.
+        import fcntl
+        import types
+        path = os.path.abspath(self.mktemp())
+        a, c = pidfile.PidFile(path), pidfile.PidFile(path)
+        a.acquire()
+        self.addCleanup(c.release)
+        moved = []
+
+        def flock(fd, operation):
+            if not moved:
+                moved.append(True)
+                a.release()
+                c.acquire()
+            return fcntl.flock(fd, operation)
+        self.patch(pidfile, "fcntl", types.SimpleNamespace(
+            flock=flock, LOCK_EX=fcntl.LOCK_EX, LOCK_NB=fcntl.LOCK_NB,
+            LOCK_SH=fcntl.LOCK_SH, LOCK_UN=fcntl.LOCK_UN))
+        error = self.assertRaises(pidfile.AlreadyRunning, pidfile.PidFile(path).acquire)
+        self.assertEqual(error.pid, os.getpid())
+
+    def test_stopping_another_users_quickstart_says_so(self):
+        path = os.path.abspath(self.mktemp())
+        held = pidfile.PidFile(path)
+        held.acquire()
+        self.addCleanup(held.release)
+
+        def kill(pid, sig):
+            raise PermissionError(1, "Operation not permitted")
+        self.patch(pidfile.os, "kill", kill)
+        self.assertEqual(pidfile.stop(path), (os.getpid(), "not permitted"))
+
     def test_a_stale_file_is_not_a_running_quickstart(self):
         path = os.path.abspath(self.mktemp())
         with open(path, "w") as f:
