@@ -223,7 +223,8 @@ class _Reader:
         public_url = None
         if am.get("public_url") is not None:
             public_url = self.text(am["public_url"], "am.public_url")
-            if not re.match(r"^https://[^/\s:]+(:\d+)?(/\S*)?$", public_url):
+            if not re.match(r"^https://([^/\s:\[\]]+|\[[0-9A-Fa-f:.]+\])(:\d+)?(/\S*)?$",
+                            public_url):
                 self.fail("am.public_url", "must be an absolute https URL such as "
                           f"https://am.example.net:12346{DEFAULT_PATH}, not {public_url!r}")
         am_urn = self.urn(am.get("urn"), inventory)

@@ -63,6 +63,9 @@ class ConfigTests(SynchronousTestCase):
         self.assertEqual(config.limits.max_renew, timedelta(days=3))
         self.assertEqual(config.limits.max_request_bytes, 512 * 1024)
         self.assertEqual(config.limits.expiry_interval, 60)
+        for url in ("https://[2001:db8::1]:12346/am/3.0", "https://am.example.net/am/3.0"):
+            self.write(f"am: {{public_url: '{url}'}}\n")
+            self.assertEqual(load_config(self.path).url_for_port(1), url)
         for text, size in (("4MB", 4 << 20), ("4MiB", 4 << 20), ("3 GB", 3 << 30),
                            ("2048b", 2048), ("2048", 2048), ("8k", 8192)):
             self.write(f"limits: {{max_request_bytes: '{text}'}}\n")
@@ -76,6 +79,7 @@ class ConfigTests(SynchronousTestCase):
             "amm: {}": "amm: unknown section",
             "am: {path: rpc}": "am.path: must start with '/'",
             "am: {public_url: 'http://x/am'}": "am.public_url: must be an absolute https URL",
+            "am: {public_url: 'https://[x]:1/am'}": "am.public_url: must be an absolute https",
             "am: {urn: 'urn:publicid:IDN+x+user+y'}": "am.urn:",
             "tls: {certificate: missing.pem}": "tls.certificate: the file",
             "tls: {trust_roots: nowhere}": "tls.trust_roots: the directory",
