@@ -5,7 +5,8 @@ still good:
 
 - the AM's certificate is issued by the registry's root authority (so the
   AM, whose trust roots directory holds that root, and every client that
-  trusts the root agree on who is who); it is issued again when it is
+  trusts the root agree on who is who; gam.registry.amidentity, which
+  ``gam authority am-cert`` uses too); it is issued again when it is
   missing, no longer chains to the root, or expires within 30 days;
 - the experimenter is a registry user (a PI of the root authority, so that
   omni can register more slices) with a certificate, a private key the
@@ -18,56 +19,38 @@ Key generation and signing run in threads; the registry's methods are the
 operator's (no XML-RPC).
 """
 import datetime
-import os
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import serialization
 from twisted.internet import threads
 
 from gam.auth.credential import parse_credential
-from gam.auth.gid import GID, generate_key, key_to_pem, load_key_pem, load_pem_chain
+from gam.auth.gid import generate_key, key_to_pem, load_key_pem
 from gam.auth.urn import URN
-from gam.errors import BadArgs
+from gam.registry.amidentity import (
+    thd_issue_am_identity, thd_read_am_identity, write_trust_root)
 from gam.registry.authorities import (
     chain_from_pem, public_key_der, write_private_file, write_public_file)
 from gam.registry.hrn import authority_urn
 from gam.registry.manager import RecordSpec
 from gam.registry.records import RecordNotFound
 
-AM_CERT_LIFETIME = datetime.timedelta(days=365)
 AM_CERT_MARGIN = datetime.timedelta(days=30)
 RENEW_MARGIN = datetime.timedelta(days=1)
 
 
 # ---------------------------------------------------------------- the AM
 
-def _thd_read_identity(cert_path, key_path):
-    """``(chain of GIDs, key)`` from the files, or None when unusable."""
-    try:
-        with open(cert_path, "rb") as f:
-            chain = tuple(GID(c) for c in load_pem_chain(f.read()))
-        with open(key_path, "rb") as f:
-            key = load_key_pem(f.read())
-    except (OSError, ValueError, TypeError, BadArgs):
-        return None
-    if not chain or chain[0].public_key_der != public_key_der(key.public_key()):
-        return None
-    return chain, key
-
-
 def thd_am_identity(root, am_urn, cert_path, key_path, now):
     """Make sure ``cert_path``/``key_path`` hold an AM certificate of ``am_urn``
     issued by the authority ``root``; return "reused" or "created"."""
-    found = _thd_read_identity(cert_path, key_path)
+    found = thd_read_am_identity(cert_path, key_path)
     if found is not None:
         chain, _ = found
         if (len(chain) > 1 and chain[1] == root.gid and str(chain[0].urn) == str(am_urn)
                 and chain[0].not_after > now + AM_CERT_MARGIN):
             return "reused"
-    key, gid = root.issue(URN.parse(am_urn), lifetime=AM_CERT_LIFETIME, now=now)
-    os.makedirs(os.path.dirname(key_path), mode=0o700, exist_ok=True)
-    write_private_file(key_path, key_to_pem(key))
-    write_public_file(cert_path, gid.pem + root.chain_pem())
+    thd_issue_am_identity(root, am_urn, cert_path, key_path, now=now)
     return "created"
 
 
@@ -76,8 +59,7 @@ async def ensure_am_identity(manager, layout, am_urn):
     root = manager.root
     state = await threads.deferToThread(thd_am_identity, root, am_urn, layout.am_cert,
                                         layout.am_key, manager.now())
-    os.makedirs(layout.trust_roots, exist_ok=True)
-    write_public_file(layout.trust_root(root.authority), root.chain[-1].pem)
+    write_trust_root(layout.trust_roots, root)
     return state
 
 

@@ -9,6 +9,7 @@ GENI aggregate accepts. Its methods follow SFA's registry so that omni's
 - ``hrn``: HRNs, xrns and record keys
 - ``records``: the records in the database (thread-side functions)
 - ``authorities``: the authorities' keys on disk
+- ``amidentity``: an AM's certificate, key and trust root, from the root
 - ``rights``: which roles give which privileges
 - ``manager``: the behaviour (register, update, remove, credentials)
 - ``sfarecord``: SFA record dictionaries in and out

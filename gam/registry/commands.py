@@ -2,6 +2,8 @@
 
     gam registry -c CONFIG                       run the registry (HTTPS XML-RPC)
     gam authority add HRN [--pi USER]...         add a sub-authority
+    gam authority am-cert --out DIR [--name NAME] [--trust-roots DIR] [--force]
+                                                 the AM's TLS certificate, key, trust root
     gam user add NAME [--authority HRN] [--email E] [--ssh-key FILE]...
                  [--public-key FILE] [--pi] [--out DIR]
     gam slice create NAME [--authority HRN] [--researcher USER]... [--days N | --expires DATE]
@@ -22,12 +24,14 @@ import datetime
 import os
 import sys
 
-from twisted.internet import defer, task
+from twisted.internet import defer, task, threads
 from twisted.logger import globalLogBeginner, textFileLogObserver
 
 from gam.errors import BadArgs, ConfigError, GeniError
 from gam.registry import hrn as hrnmod
-from gam.registry.authorities import write_private_file, write_public_file
+from gam.registry.amidentity import (
+    am_urn, root_certificate_pem, thd_issue_am_identity, trust_root_path, write_trust_root)
+from gam.registry.authorities import KeyStore, write_private_file, write_public_file
 from gam.registry.config import load_settings
 from gam.registry.manager import RecordSpec, RegistryManager
 from gam.registry.omniconfig import write_files
@@ -68,6 +72,28 @@ def register_commands(subparsers):
                    help="a registered user who becomes a PI (repeatable)")
     _add_config(a)
     a.set_defaults(func=cmd_authority_add)
+    a = sub.add_parser(
+        "am-cert", help="issue an AM's TLS certificate and key, signed by the root authority",
+        description="Issue an aggregate manager's certificate (CA:FALSE, URN "
+                    "<root>+authority+NAME) and a new private key, signed by this registry's "
+                    "root authority, and put the root's certificate in the AM's trust roots "
+                    "directory, so that the AM accepts this registry's users and credentials. "
+                    "Writes DIR/am.pem (certificate, then the root's) and DIR/am.key (mode "
+                    "0600): the files tls.certificate and tls.key of the AM's gam.yaml. "
+                    "Refuses to replace existing files without --force, and needs a registry "
+                    "that has made its root (started once).")
+    a.add_argument("--out", metavar="DIR", required=True,
+                   help="where to write am.pem and am.key, such as /etc/gam/keys")
+    a.add_argument("--name", default="am",
+                   help="the AM's URN is <root>+authority+NAME (default: %(default)s); put "
+                        "that URN in the AM's am.urn")
+    a.add_argument("--trust-roots", metavar="DIR",
+                   help="the AM's trust roots directory (tls.trust_roots), where the root's "
+                        "certificate goes as <root>.pem (default: DIR/trusted_roots)")
+    a.add_argument("--force", action="store_true",
+                   help="replace existing files (restart the AM afterwards)")
+    _add_config(a)
+    a.set_defaults(func=cmd_authority_am_cert)
 
     p = subparsers.add_parser("user", help="manage registry users")
     sub = p.add_subparsers(dest="user_command", metavar="ACTION", required=True)
@@ -160,12 +186,13 @@ def _fail(message):
     return 1
 
 
-def _operate(args, action):
+def _operate(args, action, settings=None):
     """Run ``action(manager, args)`` (a coroutine) with a started manager."""
-    try:
-        settings = load_settings(args.config)
-    except ConfigError as e:
-        return _fail(str(e))
+    if settings is None:
+        try:
+            settings = load_settings(args.config)
+        except ConfigError as e:
+            return _fail(str(e))
     outcome = {}
 
     async def body(reactor):
@@ -268,6 +295,55 @@ async def _authority_add(manager, args):
 
 def cmd_authority_add(args):
     return _operate(args, _authority_add)
+
+
+async def _authority_am_cert(manager, args):
+    root = manager.root
+    urn = am_urn(root.authority, args.name)
+    out = os.path.abspath(args.out)
+    cert_path, key_path = os.path.join(out, "am.pem"), os.path.join(out, "am.key")
+    trust_dir = os.path.abspath(args.trust_roots or os.path.join(out, "trusted_roots"))
+    trust_path = trust_root_path(trust_dir, root.authority)
+    if not args.force:
+        taken = [p for p in (cert_path, key_path) if os.path.lexists(p)]
+        # The root's own certificate already in place is no reason to stop.
+        if os.path.lexists(trust_path) and _read(trust_path) != root_certificate_pem(root):
+            taken.append(trust_path)
+        if taken:
+            return _fail(f"{', '.join(taken)} already exist{'s' if len(taken) == 1 else ''}; "
+                         "pass --force to replace them (then restart the AM), or choose "
+                         "another --out or --trust-roots")
+    gid = await threads.deferToThread(thd_issue_am_identity, root, urn, cert_path, key_path,
+                                      now=manager.now())
+    write_trust_root(trust_dir, root)
+    print(f"issued AM certificate {gid.urn} (signed by {root.urn}), expires "
+          f"{format_time(gid.not_after)}")
+    print(f"certificate chain (tls.certificate): {cert_path}")
+    print(f"private key (tls.key, mode 0600): {key_path}")
+    print(f"trust root (in tls.trust_roots {trust_dir}): {trust_path}")
+    print(f"in the AM's gam.yaml, set am.urn: {gid.urn}")
+    return 0
+
+
+def cmd_authority_am_cert(args):
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as e:
+        return _fail(str(e))
+    try:
+        am_urn(settings.authority, args.name)
+    except GeniError as e:
+        return _fail(str(e))
+    # Starting the manager on a registry never started would make a new root
+    # (and an empty state directory): an AM certificate needs the real one.
+    keystore = KeyStore(settings.state_dir)
+    if not keystore.has_key(settings.authority):
+        return _fail(f"the registry of {args.config} is not initialised: its root authority "
+                     f"{settings.authority} has no key {keystore.key_path(settings.authority)}; "
+                     f"start the registry once (gam registry -c {args.config}, or systemctl start "
+                     "gam-registry) so that it makes its root, or set registry.state_dir to "
+                     "where its keys are, then run this again")
+    return _operate(args, _authority_am_cert, settings)
 
 
 async def _user_add(manager, args):

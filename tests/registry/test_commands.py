@@ -10,15 +10,18 @@ import xmlrpc.client
 
 from twisted.internet import defer, protocol, reactor, threads, utils
 from twisted.trial import unittest
+from twisted.web import resource, server
+
 
 from gam.auth.authorize import Authorizer
 from gam.auth.credential import parse_credential
 from gam.auth.gid import load_key_pem
 from gam.auth.trust import TrustRoots
 from gam.auth.urn import URN
-from gam.registry.authorities import chain_from_pem
-from tests.pki import Identity, struct
-from tests.rpc.support import client_context
+from gam.registry.authorities import chain_from_pem, public_key_der
+from gam.rpc.tls import server_options_from_files
+from tests.pki import Identity, pki, struct
+from tests.rpc.support import TLSServer, client_context
 
 CONFIG = """registry:
   authority: gamcli
@@ -186,3 +189,82 @@ class CommandTests(unittest.TestCase):
                 process.signalProcess(signal.SIGTERM)
         code = yield server.ended
         self.assertEqual(code, 0, server.output.decode(errors="replace"))
+
+    # ------------------------------------------------------------ am-cert
+
+    @defer.inlineCallbacks
+    def test_am_cert_gives_the_am_an_identity_its_users_can_reach(self):
+        keys = os.path.join(self.dir, "etc", "keys")
+        trusted = os.path.join(self.dir, "etc", "trusted_roots")
+        am_cert = ("authority", "am-cert", "--out", keys, "--trust-roots", trusted)
+        # A registry never started has no root to sign with: nothing is made.
+        out, err, code = yield self.gam(*am_cert)
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("is not initialised", err)
+        self.assertIn(f"gam registry -c {self.config}", err)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "state")))
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "etc")))
+
+        yield defer.ensureDeferred(self.ok("user", "add", "alice", "--out", self.out))
+        out = yield defer.ensureDeferred(self.ok(*am_cert))
+        self.assertIn("am.urn: urn:publicid:IDN+gamcli+authority+am", out)
+        cert_path, key_path = os.path.join(keys, "am.pem"), os.path.join(keys, "am.key")
+        with open(cert_path) as f:
+            chain = chain_from_pem(f.read())
+        with open(key_path) as f:
+            key = load_key_pem(f.read())
+        root = self.root_gid()
+        self.assertEqual(chain[0].urn, URN("gamcli", "authority", "am"))
+        self.assertFalse(chain[0].is_ca)
+        self.assertEqual(list(chain[1:]), [root])
+        self.assertEqual(public_key_der(key.public_key()), chain[0].public_key_der)
+        TrustRoots([root]).verify_chain(chain)
+        self.assertEqual(list(TrustRoots.from_directory(trusted)), [root])
+        self.assertEqual(stat.S_IMODE(os.stat(key_path).st_mode), 0o600)
+
+        # The AM's TLS from these files: the registry's users get in, others do not,
+        # and a client trusting the root accepts the AM.
+        site = server.Site(resource.Resource())
+        am = TLSServer(self, site, server_options_from_files(cert_path, key_path, trusted),
+                       root.pem)
+        answer = yield am.request(self.identity("alice"), "GET", "/")
+        self.assertEqual(answer.status, 404)
+        stranger = am.request(pki().mallory, "GET", "/")
+        yield self.assertFailure(stranger, OSError)
+
+        # Existing files are kept unless --force.
+        before = {p: open(p).read() for p in (cert_path, key_path)}
+        out, err, code = yield self.gam(*am_cert)
+        self.assertEqual(code, 1, out + err)
+        self.assertIn(f"{cert_path}, {key_path} already exist", err)
+        self.assertIn("--force", err)
+        self.assertEqual({p: open(p).read() for p in before}, before)
+        yield defer.ensureDeferred(self.ok(*am_cert, "--force"))
+        with open(key_path) as f:
+            self.assertNotEqual(f.read(), before[key_path])
+        with open(cert_path) as f:
+            self.assertEqual(chain_from_pem(f.read())[1], root)
+
+        # A trust root that is not this registry's root is not replaced either.
+        with open(os.path.join(trusted, "gamcli.pem"), "w") as f:
+            f.write(pki().foreign.gid.pem)
+        out, err, code = yield self.gam("authority", "am-cert", "--out", self.out,
+                                        "--trust-roots", trusted)
+        self.assertEqual(code, 1, out + err)
+        self.assertIn(os.path.join(trusted, "gamcli.pem"), err)
+        self.assertFalse(os.path.exists(os.path.join(self.out, "am.pem")))
+
+    @defer.inlineCallbacks
+    def test_am_cert_refuses_the_names_that_are_taken(self):
+        yield defer.ensureDeferred(self.ok("user", "add", "alice", "--out", self.out))
+        for name, words in (("sa", "root authority"), ("registry", "TLS identity"),
+                            ("a/b", "cannot name an AM")):
+            out, err, code = yield self.gam("authority", "am-cert", "--out", self.out,
+                                            "--name", name)
+            self.assertEqual(code, 1, out + err)
+            self.assertIn(words, err)
+            self.assertNotIn("Traceback", err)
+        out = yield defer.ensureDeferred(self.ok("authority", "am-cert", "--out", self.out,
+                                                 "--name", "am2"))
+        with open(os.path.join(self.out, "am.pem")) as f:
+            self.assertEqual(chain_from_pem(f.read())[0].urn, URN("gamcli", "authority", "am2"))
