@@ -51,8 +51,12 @@ def _sliver_type_fragment(inventory, sliver_type):
 
 
 def interface_component_id(inventory, host):
-    """The component id of a host's experimental interface in the advertisement."""
-    return _urn.make(inventory.authority, "interface", "%s:%s" % (host.name, INTERFACE_NAME))
+    """The component id of a host's experimental interface, as the
+    advertisement writes it and manifests repeat it (clients match the two
+    as text): ``...+interface+<host>:<interface>``, the colon not escaped,
+    as ProtoGENI and geni-tools write interface URNs."""
+    return "urn:publicid:IDN+%s+interface+%s:%s" % (inventory.authority, host.name,
+                                                    INTERFACE_NAME)
 
 
 def build_advertisement(inventory, *, available=None, available_only=False, now=None,
@@ -81,9 +85,7 @@ def build_advertisement(inventory, *, available=None, available_only=False, now=
         head.append("\n")
     out = head
     refs = []
-    iface_prefix = "urn:publicid:IDN+%s+interface+" % inventory.authority
     node_prefix = "<node component_manager_id=%s component_id=" % cm_attr
-    iface_suffix = ":%s" % INTERFACE_NAME
     for host in inventory.hosts:
         free = True if available is None else bool(available.get(host.name, True))
         if available_only and not free:
@@ -95,7 +97,7 @@ def build_advertisement(inventory, *, available=None, available_only=False, now=
                 _bool(inventory.host_is_exclusive(host)),
                 "".join(types[t] for t in host.sliver_types))
         exclusive, sliver_xml = offer
-        iface = quoteattr(iface_prefix + host.name + iface_suffix)
+        iface = quoteattr(interface_component_id(inventory, host))
         refs.append(iface)
         out.append(
             '%s%s component_name=%s exclusive="%s"><hardware_type name=%s/>%s'

@@ -8,7 +8,7 @@ from twisted.trial.unittest import TestCase
 from gam.errors import (
     AlreadyExists, BadArgs, GeniCode, InsufficientNodes, OutOfRange, Refused, Unsupported)
 from gam.inventory import Inventory
-from gam.rspec.advertisement import interface_component_id
+from gam.rspec.advertisement import build_advertisement
 from gam.rspec.validation import schema_errors
 from gam.schedule import thd_usage
 
@@ -43,8 +43,13 @@ class AllocateTests(AggregateMixin, SQLiteBackend, TestCase):
         self.assertEqual(n.find("r:sliver_type", NS).get("name"), "default-vm")
         self.assertEqual(n.find("r:sliver_type/r:disk_image", NS).get("name"),
                          "urn:publicid:IDN+gam.localhost+image+UBUNTU22-64-STD")
-        self.assertEqual(n.find("r:interface", NS).get("component_id"),
-                         interface_component_id(self.inventory, self.inventory.host("node2")))
+        # The interface is named exactly as the advertisement names it:
+        # clients match the two as text.
+        ad = etree.fromstring(build_advertisement(self.inventory).encode())
+        advertised = ad.xpath("r:node[@component_name='node2']/r:interface/@component_id",
+                              namespaces=NS)
+        self.assertEqual(advertised, [n.find("r:interface", NS).get("component_id")])
+        self.assertEqual(advertised, ["urn:publicid:IDN+gam.localhost+interface+node2:if0"])
         usage = yield self.db.read(thd_usage, "cores:node2", T0)
         self.assertEqual(usage.used, 1)
 
