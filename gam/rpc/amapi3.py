@@ -139,7 +139,9 @@ class AMAPIv3:
                 raise BadArgs(f"{method} needs the option geni_rspec_version, such as "
                               f"{_EXAMPLE_VERSION}")
             return
-        if not isinstance(version, dict) or "type" not in version or "version" not in version:
+        if (not isinstance(version, dict) or not isinstance(version.get("type"), str)
+                or not isinstance(version.get("version"), (str, int))
+                or isinstance(version.get("version"), bool)):
             raise BadArgs(f"option geni_rspec_version must be a struct with type and version, "
                           f"such as {_EXAMPLE_VERSION}")
         key = (str(version["type"]).strip().lower(), str(version["version"]).strip())
@@ -148,11 +150,17 @@ class AMAPIv3:
             raise BadVersion(f"RSpec version {version['type']} {version['version']} is not "
                              f"supported; this aggregate speaks {known}")
 
-    async def _target(self, call, urns):
-        """``(slice URN, sliver URNs or None for the whole slice)`` of ``urns``."""
+    async def _target(self, call, urns, credentials, method, options):
+        """``(slice URN, sliver URNs or None for the whole slice)`` of ``urns``.
+
+        Sliver URNs are looked up to find their slice, but only for a caller
+        whose credentials allow ``method`` somewhere: nobody learns from the
+        answer which slivers exist without one (the caller's full check, on
+        the slice found, follows in the method)."""
         slice_urn, slivers = split_urns(urns)
         selected = None
         if slivers:
+            await self._authorize(call, credentials, None, method, options)
             owner = await self.delegate.resolve_slice(list(slivers))
             owner = URN.parse(owner, expect_type="slice")
             if slice_urn is None:
@@ -188,7 +196,7 @@ class AMAPIv3:
         options = decode_options(options)
         self._check_rspec_version(options, "Describe", required=True)
         compressed = _flag(options, "geni_compressed")
-        slice_urn, slivers = await self._target(call, urns)
+        slice_urn, slivers = await self._target(call, urns, credentials, "Describe", options)
         auth = await self._authorize(call, credentials, slice_urn, "Describe", options)
         result = await self.delegate.describe(auth, slice_urn, slivers, options)
         if compressed and isinstance(result, dict) and isinstance(result.get("geni_rspec"), str):
@@ -206,20 +214,20 @@ class AMAPIv3:
     async def Renew(self, call, urns, credentials, expiration_time, options=None):
         expiration_time = parse_time(expiration_time, "expiration_time")
         options = decode_options(options)
-        slice_urn, slivers = await self._target(call, urns)
+        slice_urn, slivers = await self._target(call, urns, credentials, "Renew", options)
         auth = await self._authorize(call, credentials, slice_urn, "Renew", options)
         return await self.delegate.renew(auth, slice_urn, slivers, expiration_time, options)
 
     async def Provision(self, call, urns, credentials, options=None):
         options = decode_options(options)
         self._check_rspec_version(options, "Provision", required=False)
-        slice_urn, slivers = await self._target(call, urns)
+        slice_urn, slivers = await self._target(call, urns, credentials, "Provision", options)
         auth = await self._authorize(call, credentials, slice_urn, "Provision", options)
         return await self.delegate.provision(auth, slice_urn, slivers, options)
 
     async def Status(self, call, urns, credentials, options=None):
         options = decode_options(options)
-        slice_urn, slivers = await self._target(call, urns)
+        slice_urn, slivers = await self._target(call, urns, credentials, "Status", options)
         auth = await self._authorize(call, credentials, slice_urn, "Status", options)
         return await self.delegate.status(auth, slice_urn, slivers, options)
 
@@ -228,7 +236,8 @@ class AMAPIv3:
             raise BadArgs("action must be the name of an operational action, such as "
                           "'geni_start'")
         options = decode_options(options)
-        slice_urn, slivers = await self._target(call, urns)
+        slice_urn, slivers = await self._target(call, urns, credentials,
+                                                "PerformOperationalAction", options)
         auth = await self._authorize(call, credentials, slice_urn, "PerformOperationalAction",
                                options)
         return await self.delegate.perform_operational_action(
@@ -236,7 +245,7 @@ class AMAPIv3:
 
     async def Delete(self, call, urns, credentials, options=None):
         options = decode_options(options)
-        slice_urn, slivers = await self._target(call, urns)
+        slice_urn, slivers = await self._target(call, urns, credentials, "Delete", options)
         auth = await self._authorize(call, credentials, slice_urn, "Delete", options)
         return await self.delegate.delete(auth, slice_urn, slivers, options)
 

@@ -45,9 +45,12 @@ class ListResourcesTests(AMTestCase):
 
     @defer.inlineCallbacks
     def test_malformed_rspec_version(self):
-        envelope = yield self.call("ListResources", self.user_credentials(),
-                                   {"geni_rspec_version": "GENI 3"})
-        self.assertEnvelope(envelope, 1)
+        for version in ("GENI 3", {"type": ["GENI"], "version": "3"},
+                        {"type": "GENI", "version": ["3"]}, {"type": "GENI"}):
+            envelope = yield self.call("ListResources", self.user_credentials(),
+                                       {"geni_rspec_version": version})
+            self.assertEnvelope(envelope, 1)
+            self.assertIn("must be a struct with type and version", envelope["output"])
 
     @defer.inlineCallbacks
     def test_unsupported_rspec_version(self):
@@ -159,6 +162,24 @@ class UrnsTests(AMTestCase):
     def test_unknown_sliver(self):
         envelope = yield self.describe([sliver_urn(404)])
         self.assertEnvelope(envelope, 12)
+
+    @defer.inlineCallbacks
+    def test_slivers_are_not_looked_up_for_a_caller_without_credentials(self):
+        # Unknown or someone else's: the same answer, FORBIDDEN, and no lookup
+        # (the answer would tell which sliver URNs exist).
+        for method, params in (("Describe", ({"geni_rspec_version": V3},)),
+                               ("Status", ({},)), ("Delete", ({},)),
+                               ("Renew", ("2030-01-01T00:00:00Z", {})),
+                               ("Provision", ({},)),
+                               ("PerformOperationalAction", ("geni_start", {}))):
+            for urn in (sliver_urn(404), sliver_urn(9)):
+                args = ([urn], [], *params)
+                if method in ("Renew", "PerformOperationalAction"):
+                    args = ([urn], [], params[0], params[1])
+                envelope = yield self.call(method, *args)
+                self.assertEnvelope(envelope, 3)
+                self.assertIn("needs a credential", envelope["output"])
+        self.assertFalse(self.delegate.called("resolve_slice"))
 
     @defer.inlineCallbacks
     def test_not_a_slice_or_sliver(self):
