@@ -212,9 +212,9 @@ def _fields(element):
 
 def _privileges(element):
     """The <privilege> entries of a <privileges> element, in order."""
-    privileges = []
     if element is None:
         return ()
+    privileges = []
     for p in element:
         if p.tag != "privilege":
             continue

@@ -27,7 +27,8 @@ class VerifiedChain:
     """A chain that verified: leaf first, trusted root last."""
 
     path: tuple
-    not_after: object  # the earliest expiry along the path
+    not_after: object   # the earliest expiry along the path
+    not_before: object  # the latest start of validity along the path
 
     @property
     def leaf(self):
@@ -175,7 +176,7 @@ class TrustRoots:
                     f"{issuer.urn} may only sign identities in its namespace "
                     f"'{issuer.urn.authority}', not {child.urn}", reason="namespace")
 
-        earliest = None
+        earliest = latest = None
         for gid in path:
             if now < gid.not_before:
                 raise ChainError(f"the certificate of {gid.urn} is not valid before "
@@ -186,7 +187,9 @@ class TrustRoots:
                                  "authority", reason="expired")
             if earliest is None or gid.not_after < earliest:
                 earliest = gid.not_after
-        return VerifiedChain(tuple(path), earliest)
+            if latest is None or gid.not_before > latest:
+                latest = gid.not_before
+        return VerifiedChain(tuple(path), earliest, latest)
 
 
 __all__ = ["TrustRoots", "VerifiedChain", "ChainError", "MAX_DEPTH"]

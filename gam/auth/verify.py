@@ -36,7 +36,7 @@ class VerifiedCredential:
     credential: SignedCredential
     signers: tuple          # VerifiedChain per level, levels[0] first
     valid_until: object     # min of level expiries and signer certificate expiries
-    valid_from: object = None   # the latest not-before of those certificates
+    valid_from: object      # the latest not-before of those certificates
 
     @property
     def top(self):
@@ -207,9 +207,8 @@ class CredentialVerifier:
         now = now or self.clock()
         key = tuple(g.fingerprint for g in chain)
         cached = self._chains.get(key)
-        if cached is not None and cached.path[0].not_before <= now < cached.not_after:
-            if all(g.not_before <= now for g in cached.path):
-                return cached
+        if cached is not None and cached.not_before <= now < cached.not_after:
+            return cached
         verified = self.trust_roots.verify_chain(chain, now=now)
         self._chains.put(key, verified)
         return verified
@@ -326,6 +325,6 @@ class CredentialVerifier:
                     raise CredentialError(
                         f"the root credential was signed by {signer.urn}, which has no "
                         f"authority over {target}", reason="namespace")
-        valid_from = max(g.not_before for chain in signers for g in chain.path)
         return VerifiedCredential(credential=cred, signers=tuple(signers),
-                                  valid_until=valid_until, valid_from=valid_from)
+                                  valid_until=valid_until,
+                                  valid_from=max(chain.not_before for chain in signers))
