@@ -22,7 +22,8 @@ SLICE_NAME_RE = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]{0,18}$")
 USER_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,7}$")
 # Authority components: host-name-like labels (dots, dashes, digits...)
 # separated by ':'.
-_AUTHORITY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(:[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
+_AUTHORITY = r"[A-Za-z0-9][A-Za-z0-9._\-]*(?::[A-Za-z0-9][A-Za-z0-9._\-]*)*"
+_AUTHORITY_RE = re.compile(f"^{_AUTHORITY}$")
 
 # RFC 3151: characters that must be percent-escaped in a URN, in the
 # order the transcription applies them.
@@ -32,8 +33,7 @@ _ESCAPE_OF = dict(_ESCAPES)
 # A URN already in canonical form whose name needs no escaping: the common
 # case (every URN in a credential or certificate), parsed by one match.
 _CANONICAL_RE = re.compile(
-    r"urn:publicid:IDN\+([A-Za-z0-9][A-Za-z0-9._\-]*(?::[A-Za-z0-9][A-Za-z0-9._\-]*)*)"
-    r"\+([a-z]+)\+([^%+:/;'?#\s]+)", re.ASCII)
+    rf"urn:publicid:IDN\+({_AUTHORITY})\+([a-z]+)\+([^%+:/;'?#\s]+)", re.ASCII)
 _CHAR_OF = {escape: char for char, escape in _ESCAPES}
 
 
@@ -119,12 +119,15 @@ class URN:
             raise URNError(f"the {type} URN has an empty name")
         if type != "sliver" and (" " in name or "\t" in name or "\n" in name):
             raise URNError(f"the {type} name {name!r} contains white space")
+        self._fill(authority, type, name,
+                   f"{PREFIX}{IDN}+{authority}+{type}+{_escape_name(name)}")
+
+    def _fill(self, authority, type, name, text):
         object.__setattr__(self, "authority", authority)
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "_key", (authority.lower(), type, name))
-        object.__setattr__(
-            self, "_text", f"{PREFIX}{IDN}+{authority}+{type}+{_escape_name(name)}")
+        object.__setattr__(self, "_text", text)
 
     def __setattr__(self, key, value):
         raise AttributeError("URN is immutable")
@@ -133,11 +136,7 @@ class URN:
     def _canonical(cls, text, authority, type, name):
         """A URN from the parts of ``text``, which _CANONICAL_RE matched."""
         urn = object.__new__(cls)
-        object.__setattr__(urn, "authority", authority)
-        object.__setattr__(urn, "type", type)
-        object.__setattr__(urn, "name", name)
-        object.__setattr__(urn, "_key", (authority.lower(), type, name))
-        object.__setattr__(urn, "_text", text)
+        urn._fill(authority, type, name, text)
         return urn
 
     @classmethod
