@@ -134,8 +134,9 @@ def unknown_resource(name, retired=False):
 _LOCKED_UP_FRONT = "gam.schedule.locked_up_front"
 
 
-def _lock_rows(conn, names):
-    """Lock the rows of the resources ``names`` (sorted), in name order; {name: row}.
+def _read_rows(conn, names, lock=False):
+    """{name: row} of the resources ``names`` (sorted); with ``lock``, locked
+    in name order.
 
     The only place resource rows are locked for a booking. PostgreSQL takes
     ``SELECT ... FOR UPDATE`` row locks, held to the end of the transaction
@@ -144,18 +145,16 @@ def _lock_rows(conn, names):
     """
     rows = {}
     for i in range(0, len(names), 500):
-        query = (sa.select(resources).where(resources.c.name.in_(names[i:i + 500]))
-                 .order_by(resources.c.name).with_for_update())
-        rows.update((row.name, row) for row in conn.execute(query))
-    return rows
-
-
-def _read_rows(conn, names):
-    rows = {}
-    for i in range(0, len(names), 500):
         query = sa.select(resources).where(resources.c.name.in_(names[i:i + 500]))
+        if lock:
+            query = query.order_by(resources.c.name).with_for_update()
         rows.update((row.name, row) for row in conn.execute(query))
     return rows
+
+
+def _lock_rows(conn, names):
+    """Lock the rows of the resources ``names`` (sorted), in name order; {name: row}."""
+    return _read_rows(conn, names, lock=True)
 
 
 def lock_resources(conn, names):
