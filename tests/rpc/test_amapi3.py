@@ -173,10 +173,7 @@ class UrnsTests(AMTestCase):
                                ("Provision", ({},)),
                                ("PerformOperationalAction", ("geni_start", {}))):
             for urn in (sliver_urn(404), sliver_urn(9)):
-                args = ([urn], [], *params)
-                if method in ("Renew", "PerformOperationalAction"):
-                    args = ([urn], [], params[0], params[1])
-                envelope = yield self.call(method, *args)
+                envelope = yield self.call(method, [urn], [], *params)
                 self.assertEnvelope(envelope, 3)
                 self.assertIn("needs a credential", envelope["output"])
         self.assertFalse(self.delegate.called("resolve_slice"))
