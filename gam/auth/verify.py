@@ -213,11 +213,13 @@ class CredentialVerifier:
         self._chains.put(key, verified)
         return verified
 
-    def verify_signature(self, signature, what, now):
+    def verify_signature(self, signature, what, now, signed=None):
         """Check one XML signature and its signer's chain; return the VerifiedChain.
 
         Trust first, so that a foreign signer is reported as untrusted
         whatever else is wrong; ``what`` names the signed thing in messages.
+        ``signed`` (the element signed, in a document only this call reads)
+        lets xmlsec skip the signature's siblings (see :func:`xmldsig.verify`).
         """
         chain = signer_chain(signature, self.certificates.gid_from_der, self.trust_roots)
         try:
@@ -225,7 +227,7 @@ class CredentialVerifier:
         except ChainError as e:
             raise CredentialError(f"the signer of {what} is not trusted: {e.message}",
                                   reason=e.reason) from None
-        xmldsig.verify(signature, self.certificates.xmlsec_key(chain[0]))
+        xmldsig.verify(signature, self.certificates.xmlsec_key(chain[0]), signed=signed)
         return verified
 
     def verify(self, document, now=None):
@@ -239,13 +241,16 @@ class CredentialVerifier:
         cached = self._results.get(digest)
         if cached is not None and cached.valid_from <= now < cached.valid_until:
             return cached
-        cred = document if isinstance(document, SignedCredential) else \
-            parse_credential(text, self.certificates.gid_from_pem)
-        result = self._verify(cred, now)
+        if isinstance(document, SignedCredential):
+            # Somebody else's parse, maybe read elsewhere: left untouched.
+            result = self._verify(document, now, private=False)
+        else:
+            result = self._verify(parse_credential(text, self.certificates.gid_from_pem), now,
+                                  private=True)
         self._results.put(digest, result)
         return result
 
-    def _verify(self, cred, now):
+    def _verify(self, cred, now, private):
         levels = cred.levels
         refs = {level.ref for level in levels}
         extra = set(cred.signatures) - refs
@@ -262,7 +267,7 @@ class CredentialVerifier:
                     f"the credential level {level.ref} (owner {level.owner_urn}) is not signed",
                     reason="unsigned")
             signers.append(self.verify_signature(signature, f"credential level {level.ref}",
-                                                 now))
+                                                 now, level.element if private else None))
 
         for level in levels:
             if now >= level.expires:

@@ -194,19 +194,52 @@ def load_public_key(public_key):
                              reason="malformed") from None
 
 
-def verify(signature, key):
+def verify(signature, key, *, signed=None):
     """Verify ``signature`` with ``key`` (an xmlsec key or a ``cryptography`` public key).
 
     The caller has already checked the shape with :func:`reference_of` and
     decides separately whether the key's certificate is trusted.
+
+    ``signed``, the element the signature refers to, lets the check skip
+    what cannot matter to it: the signature's sibling elements (a
+    credential's other signatures) are set aside while xmlsec runs and put
+    back after, unless one of them is or holds ``signed``. Every C14N pass
+    of xmlsec visits the whole document, however small the part it
+    outputs, and a node that is neither in the signed subtree, nor an
+    ancestor of it or of the signature, changes no byte of what is digested
+    or signed (C14N output depends on the output nodes and their
+    ancestors only). Only for a document no other thread is reading.
     """
     if not isinstance(key, xmlsec.Key):
         key = load_public_key(key)
     ctx = xmlsec.SignatureContext()
     ctx.key = key
+    aside = _set_aside(signature, signed) if signed is not None else None
     try:
         ctx.verify(signature)
     except xmlsec.Error:
         raise SignatureError(
             "a credential signature does not verify: the credential was altered after it "
             "was signed, or signed with another key", reason="bad-signature") from None
+    finally:
+        if aside:
+            _put_back(signature.getparent(), aside)
+
+
+def _set_aside(signature, signed):
+    """Remove the siblings of ``signature`` that neither are nor hold ``signed``;
+    return them with their positions, first to last."""
+    parent = signature.getparent()
+    if parent is None or len(parent) < 2:
+        return None
+    keep = {signature, signed}
+    keep.update(signed.iterancestors())
+    aside = [(i, child) for i, child in enumerate(parent) if child not in keep]
+    for _, child in aside:
+        parent.remove(child)           # its tail text goes with it
+    return aside
+
+
+def _put_back(parent, aside):
+    for i, child in aside:             # ascending positions: each lands where it was
+        parent.insert(i, child)

@@ -6,6 +6,7 @@ import subprocess
 import threading
 import xmlrpc.client
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
@@ -166,6 +167,87 @@ class VerifyTests(SynchronousTestCase):
             [sfa(p.slice_credential(target=p.other_slice)), sfa(p.slice_credential())],
             p.slice_urn, "Allocate")
         self.assertEqual(auth.credential.target_urn, p.slice_urn)
+
+
+class SetAsideTests(SynchronousTestCase):
+    """xmldsig.verify(signed=...) sets a signature's siblings aside while
+    xmlsec runs; the document must come back as it was, whatever happens."""
+
+    def delegated(self):
+        p = pki()
+        text = cred.delegate(p.slice_credential(), owner_key=p.alice.key,
+                             owner_chain=p.alice.chain, new_owner_chain=p.bob.chain)
+        parsed = cred.parse_credential(text)
+        keys = {"ref0": p.root.gid.cert.public_key(), "ref1": p.alice.gid.cert.public_key()}
+        return parsed, keys
+
+    def test_each_level_verifies_and_document_unchanged(self):
+        parsed, keys = self.delegated()
+        before = etree.tostring(parsed.root)
+        for level in parsed.levels:
+            xmldsig.verify(parsed.signatures[level.ref], keys[level.ref], signed=level.element)
+            self.assertEqual(etree.tostring(parsed.root), before)
+
+    def test_siblings_aside_during_the_check(self):
+        parsed, _ = self.delegated()
+        top = parsed.levels[0]
+        signature = parsed.signatures[top.ref]
+        holder = signature.getparent()
+        other = [s for s in holder if s is not signature]
+        before = etree.tostring(parsed.root)
+        aside = xmldsig._set_aside(signature, top.element)
+        self.assertEqual([child for _, child in aside], other)
+        self.assertEqual(list(holder), [signature])
+        xmldsig._put_back(holder, aside)
+        self.assertEqual(etree.tostring(parsed.root), before)
+
+    def test_document_unchanged_when_the_check_fails(self):
+        parsed, keys = self.delegated()
+        inner = parsed.levels[1]
+        before = etree.tostring(parsed.root)
+        with self.assertRaises(xmldsig.SignatureError):
+            # the root's signature checked with alice's key
+            xmldsig.verify(parsed.signatures[inner.ref], keys["ref1"], signed=inner.element)
+        self.assertEqual(etree.tostring(parsed.root), before)
+
+    def test_certificate_base64_read_as_xmlsec_reads_it(self):
+        parsed, _ = self.delegated()
+        signature = parsed.signatures["ref1"]
+        ders = xmldsig.certificates_of(signature)
+        self.assertEqual(ders, [pki().alice.gid.cert.public_bytes(Encoding.DER),
+                                pki().root.gid.cert.public_bytes(Encoding.DER)])
+        node = signature.find(f".//{{{xmldsig.DSIG_NS}}}X509Certificate")
+        node.text = "\r\n\t " + node.text.replace("\n", "\r\n ") + " \n"
+        self.assertEqual(xmldsig.certificates_of(signature), ders)
+        node.text = node.text.strip()[:-5]       # cut: the padding no longer adds up
+        with self.assertRaises(xmldsig.SignatureError) as cm:
+            xmldsig.certificates_of(signature)
+        self.assertEqual(cm.exception.reason, "malformed")
+
+    def test_sibling_holding_the_signed_element_stays(self):
+        # <doc><holder><credential xml:id="ref0"/></holder><Signature/><other/></doc>:
+        # the holder is an ancestor of what is signed, so it must stay in place.
+        p = pki()
+        doc = etree.Element("doc")
+        holder = etree.SubElement(doc, "holder")
+        etree.SubElement(etree.SubElement(holder, "credential", {cred.XML_ID: "ref0"}),
+                         "type").text = "privilege"
+        doc.append(xmldsig.signature_template("ref0"))
+        etree.SubElement(doc, "other").text = "x"
+        doc = etree.fromstring(etree.tostring(doc))          # register the ids
+        signature = doc.find(f"{{{xmldsig.DSIG_NS}}}Signature")
+        xmldsig.sign(signature, cred.key_to_pem(p.root.key).encode(),
+                     [p.root.gid.pem.encode()])
+        signed = doc.find("holder/credential")
+        aside = xmldsig._set_aside(signature, signed)
+        self.assertEqual([child.tag for _, child in aside], ["other"])
+        xmldsig._put_back(doc, aside)
+        before = etree.tostring(doc)
+        xmldsig.verify(signature, p.root.gid.cert.public_key(), signed=signed)
+        self.assertEqual(etree.tostring(doc), before)
+        doc.find("holder/credential/type").text = "changed"
+        self.assertRaises(xmldsig.SignatureError, xmldsig.verify, signature,
+                          p.root.gid.cert.public_key(), signed=signed)
 
 
 class ClientFormsTests(SynchronousTestCase):
