@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from gam.auth.gid import GID, load_pem_chain, utcnow
 from gam.errors import Forbidden, ConfigError
@@ -47,16 +49,39 @@ def _as_gid(cert):
     raise TypeError(f"expected a certificate, got {type(cert).__name__}")
 
 
+# The common case, RSA PKCS#1 v1.5 with SHA-2, is checked with the issuer's
+# key object, which cryptography keeps with the certificate:
+# verify_directly_issued_by decodes the issuer's key afresh on every call, a
+# good part of the check's cost. Everything else (PSS, EC, EdDSA, SHA-1,
+# MD5...) goes to verify_directly_issued_by, which also decides what to
+# refuse; these are the hashes it accepts.
+_RSA_HASHES = (hashes.SHA224, hashes.SHA256, hashes.SHA384, hashes.SHA512)
+
+
+def _verify_issued(child, issuer):
+    """Raise InvalidSignature, ValueError (names differ, algorithm refused),
+    UnsupportedAlgorithm or TypeError unless GID ``issuer`` signed GID ``child``."""
+    cert = child.cert
+    key = issuer.cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and child.issuer == issuer.subject:
+        pad = cert.signature_algorithm_parameters
+        digest = cert.signature_hash_algorithm
+        if type(pad) is padding.PKCS1v15 and type(digest) in _RSA_HASHES:
+            key.verify(cert.signature, cert.tbs_certificate_bytes, pad, digest)
+            return
+    cert.verify_directly_issued_by(issuer.cert)
+
+
 def _check_signature(child, issuer):
     """Raise ChainError unless ``issuer`` signed ``child``."""
     try:
-        child.cert.verify_directly_issued_by(issuer.cert)
+        _verify_issued(child, issuer)
     except InvalidSignature:
         raise ChainError(
             f"the certificate of {child.urn} does not carry a valid signature of "
             f"{issuer.urn}: it was altered or signed by another key",
             reason="bad-certificate-signature") from None
-    except ValueError as e:
+    except (ValueError, UnsupportedAlgorithm) as e:
         # Unsupported algorithm (MD5...) or issuer/subject name mismatch.
         raise ChainError(
             f"the certificate of {child.urn} cannot be checked against {issuer.urn}: {e}; "
@@ -137,11 +162,12 @@ class TrustRoots:
                 raise ChainError(f"the chain of {gids[0].urn} is longer than {MAX_DEPTH}",
                                  reason="untrusted")
             # A trust root the client also sent is one candidate, not two.
-            candidates = list(self.issuers_of(current)) + [
-                g for g in pool.get(current.issuer, ())
-                if g not in path and g.fingerprint not in self._by_fingerprint]
-            if current.self_issued:
-                candidates = [g for g in candidates if g.fingerprint in self._by_fingerprint]
+            candidates = list(self.issuers_of(current))
+            sent = [g for g in pool.get(current.issuer, ())
+                    if g not in path and g.fingerprint not in self._by_fingerprint]
+            if sent and not current.self_issued:
+                # (a self-issued certificate can only be vouched for by a root)
+                candidates += sent
             if not candidates:
                 raise ChainError(
                     f"the certificate of {gids[0].urn} does not chain to a trusted root: "
@@ -153,7 +179,7 @@ class TrustRoots:
             if len(candidates) > 1:
                 for cand in candidates:
                     try:
-                        current.cert.verify_directly_issued_by(cand.cert)
+                        _verify_issued(current, cand)
                     except Exception:
                         continue
                     issuer = cand

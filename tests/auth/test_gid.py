@@ -4,6 +4,9 @@ import subprocess
 import shutil
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from OpenSSL import crypto
 from twisted.trial.unittest import SynchronousTestCase
 
 from gam.auth.gid import GID, Authority, build_certificate, generate_key, utcnow
@@ -82,6 +85,17 @@ class IssueTests(SynchronousTestCase):
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
 
 
+def resigned(cert, key, algorithm=None, **sign_options):
+    """``cert`` as it stands, but signed again with ``key``."""
+    builder = (x509.CertificateBuilder().subject_name(cert.subject).issuer_name(cert.issuer)
+               .public_key(cert.public_key()).serial_number(cert.serial_number)
+               .not_valid_before(cert.not_valid_before_utc)
+               .not_valid_after(cert.not_valid_after_utc))
+    for ext in cert.extensions:
+        builder = builder.add_extension(ext.value, ext.critical)
+    return GID(builder.sign(key, algorithm or hashes.SHA256(), **sign_options))
+
+
 class ChainTests(SynchronousTestCase):
     def test_leaf_and_intermediate(self):
         p = pki()
@@ -136,6 +150,53 @@ class ChainTests(SynchronousTestCase):
         with self.assertRaises(ConfigError) as cm:
             TrustRoots.from_directory(d)
         self.assertIn(path, str(cm.exception))
+
+    def test_certificate_signed_by_another_key_refused(self):
+        # Same issuer name, another key: the RSA check with the issuer's key fails.
+        p = pki()
+        forged = resigned(p.alice.gid.cert, generate_key())
+        with self.assertRaises(ChainError) as cm:
+            p.trust_roots().verify_chain([forged, p.root.gid])
+        self.assertEqual(cm.exception.reason, "bad-certificate-signature")
+
+    def test_certificate_signed_with_sha256_and_sha512(self):
+        p = pki()
+        for digest in (hashes.SHA256(), hashes.SHA512()):
+            gid = resigned(p.alice.gid.cert, p.root.key, digest)
+            self.assertEqual(p.trust_roots().verify_chain([gid]).path, (gid, p.root.gid))
+
+    def test_sha1_signed_certificate_refused(self):
+        # SHA-1 is refused as cryptography refuses it (the RSA shortcut must not
+        # accept what the library would not).
+        p = pki()
+        cert = crypto.X509.from_cryptography(p.alice.gid.cert)
+        cert.sign(crypto.PKey.from_cryptography_key(p.root.key), "sha1")
+        gid = GID(cert.to_cryptography())
+        self.assertIsInstance(gid.cert.signature_hash_algorithm, hashes.SHA1)
+        with self.assertRaises(ChainError) as cm:
+            p.trust_roots().verify_chain([gid])
+        self.assertEqual(cm.exception.reason, "weak-certificate-signature")
+
+    def test_rsa_pss_signed_certificate(self):
+        p = pki()
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+        gid = resigned(p.alice.gid.cert, p.root.key, rsa_padding=pss)
+        self.assertIsInstance(gid.cert.signature_algorithm_parameters, padding.PSS)
+        self.assertEqual(p.trust_roots().verify_chain([gid]).leaf, gid)
+        forged = resigned(p.alice.gid.cert, generate_key(), rsa_padding=pss)
+        with self.assertRaises(ChainError) as cm:
+            p.trust_roots().verify_chain([forged])
+        self.assertEqual(cm.exception.reason, "bad-certificate-signature")
+
+    def test_ec_authority(self):
+        root = Authority.create_root("ec.test", key=ec.generate_private_key(ec.SECP256R1()))
+        _, user = root.issue("urn:publicid:IDN+ec.test+user+eve")
+        roots = TrustRoots([root.gid])
+        self.assertEqual(roots.verify_chain([user]).path, (user, root.gid))
+        forged = resigned(user.cert, ec.generate_private_key(ec.SECP256R1()))
+        with self.assertRaises(ChainError) as cm:
+            roots.verify_chain([forged])
+        self.assertEqual(cm.exception.reason, "bad-certificate-signature")
 
     def test_dates_checked(self):
         p = pki()
