@@ -9,7 +9,6 @@ and writes new ones; :mod:`gam.auth.verify` decides whether to trust them.
 import datetime
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import NamedTuple
 
 from cryptography import x509
@@ -21,6 +20,7 @@ from gam.auth import xmldsig
 from gam.auth.gid import GID, load_pem_chain, key_to_pem
 from gam.auth.urn import URN, URNError
 from gam.errors import BadArgs, Forbidden
+from gam.lazy import cached_property
 
 MAX_CREDENTIAL_BYTES = 1_000_000
 MAX_DEPTH = 8

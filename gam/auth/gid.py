@@ -10,7 +10,6 @@ import hashlib
 import os
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,6 +19,7 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 from gam.auth.urn import URN, URNError
 from gam.errors import BadArgs
 from gam.files import write_atomically
+from gam.lazy import cached_property
 
 DEFAULT_KEY_SIZE = 2048
 DEFAULT_AUTHORITY_LIFETIME = datetime.timedelta(days=3650)
