@@ -79,7 +79,7 @@ class WriteParseTests(SynchronousTestCase):
             cred.parse_credential(text)
         self.assertIn("ID ref0 already defined", cm.exception.message)
 
-        self.patch(safexml, "safe_parser", lambda: etree.XMLParser(
+        self.patch(safexml, "_thread_parser", lambda: etree.XMLParser(
             resolve_entities=False, no_network=True, load_dtd=False, collect_ids=False))
         with self.assertRaises(cred.CredentialError) as cm:
             cred.parse_credential(text)

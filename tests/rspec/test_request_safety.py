@@ -130,6 +130,15 @@ class FormTests(unittest.SynchronousTestCase):
         self.assertEqual(exc.reason, "malformed-xml")
         self.assertIn("line 5", exc.message)
 
+    def test_refusal_leaves_the_parser_usable(self):
+        # One parser per thread serves every document: a refused one (broken
+        # XML, a DOCTYPE) must not spoil the next.
+        from gam import safexml
+        for bad in ("<rspec><unclosed></rspec>", BILLION_LAUGHS):
+            self.assertRaises(BadArgs, safexml.parse_untrusted, bad)
+            root = safexml.parse_untrusted("<a><b>ok</b></a>").getroot()
+            self.assertEqual(root.findtext("b"), "ok")
+
     def test_missing_type_means_request(self):
         r = parse_request('<rspec xmlns="http://www.geni.net/resources/rspec/3">'
                           '<node client_id="a"/></rspec>')
