@@ -176,8 +176,10 @@ def _first_gid(fields, tag, load):
 
 def _urn(fields, tag, gid):
     text = fields.get(tag, "")
+    urn = gid.urn if gid is not None else None
+    if urn is not None and text == str(urn):
+        return urn                          # as written in the certificate: parsed there
     if not text and gid is not None:
-        urn = gid.urn
         if urn is None:
             raise CredentialError(f"the credential has no <{tag}> and its certificate no URN",
                                   reason="malformed")
@@ -195,9 +197,9 @@ _SINGLE_FIELDS = frozenset({"type", "serial", "owner_gid", "owner_urn", "target_
 
 def _fields(element):
     """The text of each child of a <credential>, refusing repeated fields,
-    and the <privileges> element (or None)."""
+    and the <privileges> and <parent> elements (or None)."""
     fields = {}
-    privileges = None
+    privileges = parent = None
     for child in element:
         tag = child.tag
         if tag in fields and tag in _SINGLE_FIELDS:
@@ -207,7 +209,9 @@ def _fields(element):
         fields[tag] = text.strip() if text else ""
         if tag == "privileges":
             privileges = child
-    return fields, privileges
+        elif tag == "parent":
+            parent = child
+    return fields, privileges, parent
 
 
 def _privileges(element):
@@ -234,11 +238,12 @@ def _privileges(element):
 
 
 def _parse_level(element, load):
+    """The Level of a <credential> element, and its <parent> element (or None)."""
     ref = element.get(XML_ID)
     if not ref:
         raise CredentialError("a <credential> has no xml:id, so no signature can refer to it",
                               reason="malformed")
-    fields, privileges_element = _fields(element)
+    fields, privileges_element, parent = _fields(element)
     ctype = fields.get("type", "")
     if ctype not in ("privilege", "abac"):
         raise CredentialError(f"credential type {ctype!r} is not supported; expected "
@@ -252,13 +257,15 @@ def _parse_level(element, load):
         owner_urn = _urn(fields, "owner_urn", owner_gid)
         target_urn = _urn(fields, "target_urn", target_gid)
         privileges = _privileges(privileges_element)
-    return Level(ref=ref, type=ctype, owner_gid=owner_gid, owner_urn=owner_urn,
-                 target_gid=target_gid, target_urn=target_urn,
-                 expires=parse_time(fields.get("expires")), privileges=privileges,
-                 uuid=fields.get("uuid", ""), serial=fields.get("serial", ""), element=element)
+    level = Level(ref=ref, type=ctype, owner_gid=owner_gid, owner_urn=owner_urn,
+                  target_gid=target_gid, target_urn=target_urn,
+                  expires=parse_time(fields.get("expires")), privileges=privileges,
+                  uuid=fields.get("uuid", ""), serial=fields.get("serial", ""), element=element)
+    return level, parent
 
 
-_ALL_IDS = etree.XPath("//@xml:id")
+_ALL_IDS = etree.XPath("//@xml:id", smart_strings=False)
+_SIGNATURE = f"{{{xmldsig.DSIG_NS}}}Signature"
 
 
 def parse_credential(text, gid_from_pem=gid_from_pem):
@@ -276,7 +283,7 @@ def parse_credential(text, gid_from_pem=gid_from_pem):
                                   reason="malformed")
         raise CredentialError(f"expected a <signed-credential> document, got <{root.tag}>",
                               reason="malformed")
-    creds = root.findall("credential")
+    creds = [child for child in root if child.tag == "credential"]
     if len(creds) != 1:
         raise CredentialError(f"a signed credential must hold exactly one <credential>, it "
                               f"holds {len(creds)}", reason="malformed")
@@ -286,18 +293,27 @@ def parse_credential(text, gid_from_pem=gid_from_pem):
         twice = sorted({i for i in ids if ids.count(i) > 1})
         raise CredentialError(f"the credential uses the id(s) {', '.join(twice)} more than once",
                               reason="malformed")
+    # A delegation repeats its parent's target_gid: each distinct PEM is read once.
+    seen = {}
+
+    def load(pem):
+        gid = seen.get(pem)
+        if gid is None:
+            gid = seen[pem] = gid_from_pem(pem)
+        return gid
+
     levels = []
     element = creds[0]
     while element is not None:
         if len(levels) >= MAX_DEPTH:
             raise CredentialError(f"the credential is delegated more than {MAX_DEPTH} times",
                                   reason="malformed")
-        levels.append(_parse_level(element, gid_from_pem))
-        parent = element.find("parent")
+        level, parent = _parse_level(element, load)
+        levels.append(level)
         if parent is None:
             element = None
         else:
-            inner = parent.findall("credential")
+            inner = [child for child in parent if child.tag == "credential"]
             if len(inner) != 1:
                 raise CredentialError("a <parent> must hold exactly one <credential>",
                                       reason="malformed")
@@ -305,7 +321,9 @@ def parse_credential(text, gid_from_pem=gid_from_pem):
     signatures = {}
     sigs = root.find("signatures")
     if sigs is not None:
-        for sig in sigs.findall(f"{{{xmldsig.DSIG_NS}}}Signature"):
+        for sig in sigs:
+            if sig.tag != _SIGNATURE:
+                continue
             ref = xmldsig.reference_of(sig)
             if ref in signatures:
                 raise CredentialError(f"the credential {ref} is signed twice",

@@ -162,7 +162,7 @@ class CertificateCache:
         spki = gid.public_key_der
         key = self._known_keys.get(spki) or self._keys.get(spki)
         if key is None:
-            key = xmldsig.load_public_key(gid.cert.public_key())
+            key = xmldsig.load_public_key(spki)
             self._keys.put(spki, key)
         return key
 
@@ -171,11 +171,10 @@ class CertificateCache:
         self._keys.clear()
 
     def add_known(self, gids):
-        """Keep already-parsed certificates (the trust roots) by DER and PEM, and their keys."""
+        """Keep already-parsed certificates (the trust roots) by their DER, and their keys."""
         for gid in gids:
             self._known_gids[gid.cert.public_bytes(serialization.Encoding.DER)] = gid
-            self._known_keys[gid.public_key_der] = xmldsig.load_public_key(
-                gid.cert.public_key())
+            self._known_keys[gid.public_key_der] = xmldsig.load_public_key(gid.public_key_der)
 
 
 class CredentialVerifier:

@@ -115,13 +115,9 @@ _X509_DATA = _q("X509Data")
 _X509_CERTIFICATE = _q("X509Certificate")
 
 
-def _children(element, tag):
-    """The children of ``element`` with ``tag``, in order (a loop: cheaper
-    than an ElementPath search, which matters on the verification path)."""
-    return [child for child in element if child.tag == tag]
-
-
 def _child(element, tag):
+    """The first child of ``element`` with ``tag`` (a loop over the children:
+    cheaper than an ElementPath search, which matters on the verification path)."""
     for child in element:
         if child.tag == tag:
             return child
@@ -129,19 +125,28 @@ def _child(element, tag):
 
 
 def certificates_of(signature):
-    """The X509Certificate values of a signature's KeyInfo, as DER bytes."""
+    """The X509Certificate values of a signature's KeyInfo, as DER bytes.
+
+    Base64 is decoded leniently (line breaks and stray characters skipped):
+    these bytes are not signed, and what they decode to is judged as a
+    certificate, by its chain.
+    """
     ders = []
-    for key_info in _children(signature, _KEY_INFO):
-        for data in _children(key_info, _X509_DATA):
-            for node in _children(data, _X509_CERTIFICATE):
-                b64 = "".join((node.text or "").split())
-                if not b64:
-                    continue
-                try:
-                    ders.append(binascii.a2b_base64(b64, strict_mode=True))
-                except ValueError:
-                    raise SignatureError("a signature carries a certificate that is not base64",
-                                         reason="malformed") from None
+    for key_info in signature:
+        if key_info.tag != _KEY_INFO:
+            continue
+        for data in key_info:
+            if data.tag != _X509_DATA:
+                continue
+            for node in data:
+                if node.tag == _X509_CERTIFICATE and node.text:
+                    try:
+                        der = binascii.a2b_base64(node.text)
+                    except ValueError:       # bad padding
+                        raise SignatureError("a signature carries a certificate that is not "
+                                             "base64", reason="malformed") from None
+                    if der:
+                        ders.append(der)
     return ders
 
 
@@ -150,15 +155,22 @@ def reference_of(signature):
     signed_info = _child(signature, _SIGNED_INFO)
     if signed_info is None:
         raise SignatureError("a signature has no SignedInfo", reason="malformed")
-    c14n = _child(signed_info, _C14N_METHOD)
-    method = _child(signed_info, _SIGNATURE_METHOD)
+    c14n = method = None
+    refs = []
+    for child in signed_info:
+        tag = child.tag
+        if tag == _REFERENCE:
+            refs.append(child)
+        elif tag == _C14N_METHOD and c14n is None:
+            c14n = child
+        elif tag == _SIGNATURE_METHOD and method is None:
+            method = child
     if c14n is None or c14n.get("Algorithm") not in _ALLOWED_C14N:
         raise SignatureError("a signature uses an unsupported canonicalization; use C14N 1.0",
                              reason="bad-signature")
     if method is None or method.get("Algorithm") not in _ALLOWED_SIGNATURE:
         raise SignatureError("a signature uses an unsupported algorithm; use RSA-SHA1 or "
                              "RSA-SHA256", reason="bad-signature")
-    refs = _children(signed_info, _REFERENCE)
     if len(refs) != 1:
         raise SignatureError(f"a signature must sign exactly one credential, it has "
                              f"{len(refs)} references", reason="bad-signature")
@@ -167,26 +179,35 @@ def reference_of(signature):
     if not uri.startswith("#") or len(uri) < 2:
         raise SignatureError(f"a signature refers to {uri!r}; it must refer to a credential "
                              "by '#<xml:id>'", reason="bad-signature")
-    digest = _child(ref, _DIGEST_METHOD)
+    digest = None
+    for child in ref:
+        tag = child.tag
+        if tag == _DIGEST_METHOD and digest is None:
+            digest = child
+        elif tag == _TRANSFORMS:
+            for transform in child:
+                if transform.tag == _TRANSFORM and (
+                        transform.get("Algorithm") not in _ALLOWED_TRANSFORMS or len(transform)):
+                    raise SignatureError("a signature uses a transform other than "
+                                         "enveloped-signature and C14N", reason="bad-signature")
     if digest is None or digest.get("Algorithm") not in _ALLOWED_DIGEST:
         raise SignatureError("a signature uses an unsupported digest; use SHA-1 or SHA-256",
                              reason="bad-signature")
-    for transforms in _children(ref, _TRANSFORMS):
-        for transform in _children(transforms, _TRANSFORM):
-            if transform.get("Algorithm") not in _ALLOWED_TRANSFORMS or len(transform):
-                raise SignatureError("a signature uses a transform other than "
-                                     "enveloped-signature and C14N", reason="bad-signature")
     return uri[1:]
 
 
 def load_public_key(public_key):
-    """An xmlsec key for a ``cryptography`` public key.
+    """An xmlsec key for a ``cryptography`` public key, or for its
+    SubjectPublicKeyInfo in DER.
 
     xmlsec is given the bare public key: a certificate-backed key costs a
     copy of the certificate on every use and adds nothing here.
     """
-    spki = public_key.public_bytes(serialization.Encoding.DER,
-                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+    if isinstance(public_key, bytes):
+        spki = public_key
+    else:
+        spki = public_key.public_bytes(serialization.Encoding.DER,
+                                       serialization.PublicFormat.SubjectPublicKeyInfo)
     try:
         return xmlsec.Key.from_memory(spki, xmlsec.constants.KeyDataFormatDer)
     except xmlsec.Error:
