@@ -248,11 +248,14 @@ def verify(signature, key, *, signed=None):
 
 
 def _set_aside(signature, signed):
-    """Remove the siblings of ``signature`` that neither are nor hold ``signed``;
-    return them with their positions, first to last."""
+    """Remove the siblings of ``signature`` that neither are nor hold ``signed``,
+    unless ``signature`` lies inside ``signed``; return them with their
+    positions, first to last (None when nothing was removed)."""
     parent = signature.getparent()
     if parent is None or len(parent) < 2:
         return None
+    if parent is signed or any(a is signed for a in parent.iterancestors()):
+        return None                    # inside what it signs: its siblings are signed too
     keep = {signature, signed}
     keep.update(signed.iterancestors())
     aside = [(i, child) for i, child in enumerate(parent) if child not in keep]

@@ -249,6 +249,26 @@ class SetAsideTests(SynchronousTestCase):
         self.assertRaises(xmldsig.SignatureError, xmldsig.verify, signature,
                           p.root.gid.cert.public_key(), signed=signed)
 
+    def test_enveloped_signature_keeps_its_siblings(self):
+        # A signature inside the element it signs: its siblings are signed
+        # content, so nothing is set aside and the check still holds.
+        p = pki()
+        doc = etree.Element("doc")
+        signed = etree.SubElement(doc, "credential", {cred.XML_ID: "ref0"})
+        etree.SubElement(signed, "type").text = "privilege"
+        signed.append(xmldsig.signature_template("ref0"))
+        etree.SubElement(signed, "after").text = "signed too"
+        doc = etree.fromstring(etree.tostring(doc))
+        signed = doc.find("credential")
+        signature = signed.find(f"{{{xmldsig.DSIG_NS}}}Signature")
+        xmldsig.sign(signature, cred.key_to_pem(p.root.key).encode(),
+                     [p.root.gid.pem.encode()])
+        self.assertIsNone(xmldsig._set_aside(signature, signed))
+        xmldsig.verify(signature, p.root.gid.cert.public_key(), signed=signed)
+        signed.find("after").text = "changed"
+        self.assertRaises(xmldsig.SignatureError, xmldsig.verify, signature,
+                          p.root.gid.cert.public_key(), signed=signed)
+
 
 class ClientFormsTests(SynchronousTestCase):
     """The credentials argument as omni, geni-lib and old clients send it."""
