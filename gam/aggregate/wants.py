@@ -11,6 +11,7 @@ the schedule: whether the resources are free is decided under lock, in
 """
 from dataclasses import dataclass
 
+from gam.drivers.base import LinkEnd
 from gam.errors import BadArgs, InsufficientNodes, Unsupported
 
 LINK_TYPES = (None, "lan", "vlan")
@@ -47,17 +48,9 @@ class NodeWant:
 
 
 @dataclass(frozen=True)
-class LinkEndWant:
-    node_client_id: str
-    interface_client_id: str
-    address: str | None = None
-    netmask: str | None = None
-
-
-@dataclass(frozen=True)
 class LinkWant:
     link: object                 # gam.rspec.RequestLink
-    ends: tuple                  # LinkEndWant
+    ends: tuple                  # gam.drivers.base.LinkEnd
     capacity_kbps: int | None
     latency_ms: float | None
     packet_loss: float | None
@@ -209,10 +202,10 @@ def _link(link, request, inventory):
         node = request.node(owner)
         iface = next(i for i in node.interfaces if i.client_id == ref)
         ip = next((i for i in iface.ips if i.type == "ipv4"), None)
-        ends.append(LinkEndWant(owner, ref, ip.address if ip else None,
+        ends.append(LinkEnd(owner, ref, ip.address if ip else None,
                                 ip.netmask if ip else None))
     return LinkWant(link, tuple(ends), capacity, max(latencies) if latencies else None,
                     max(losses) if losses else None)
 
 
-__all__ = ["NodeWant", "LinkWant", "LinkEndWant", "check_request"]
+__all__ = ["NodeWant", "LinkWant", "check_request"]
